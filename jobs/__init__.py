@@ -1,0 +1,1 @@
+"""APScheduler jobs. Each job is a plain function ``job(runtime, now) -> dict`` (figures for the log)."""

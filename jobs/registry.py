@@ -1,0 +1,32 @@
+"""Every scheduled job, in one explicit table: name -> function and default cron schedule.
+
+A job is a plain function ``(runtime, now) -> dict``. The schedule can be changed per job in
+config: ``[jobs.overdue-reminders] cron = "0 9 * * 1-5"`` (minute hour day month day_of_week),
+or disabled with ``enabled = false``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wecom_hr.runtime import Runtime
+
+JobFunc = Callable[["Runtime", datetime], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    func: JobFunc
+    cron: str  # "minute hour day month day_of_week", in settings.timezone
+    lock_ttl: float = 3600.0
+
+
+def all_jobs() -> dict[str, JobSpec]:
+    specs: list[JobSpec] = [
+    ]
+    return {spec.name: spec for spec in specs}

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 models, repository functions, search and Alembic migrations."""

@@ -1,0 +1,88 @@
+"""Who is calling: a bearer token from [[api.tokens]] (or a console session), and what they may do.
+
+Roles come from [roles]; "manager" is not configured but derived from the directory by the features
+that need it. Access checks (e.g. a departed member's revoked access) are listed in ACCESS_CHECKS.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import current_app, g, jsonify, request, session
+
+from wecom_hr.runtime import Runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ApiUser:
+    userid: str
+    roles: frozenset[str]
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+class AccessDenied(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# Callables (runtime, userid) -> reason string when the member may no longer act, else None.
+ACCESS_CHECKS: list[Callable[[Runtime, str], str | None]] = []
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["wecom_hr"]
+
+
+def _userid_from_request(rt: Runtime) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        given = header[7:].strip().encode()
+        for tok in rt.settings.api_tokens:
+            if hmac.compare_digest(tok.token.encode(), given):
+                return tok.userid
+        return None
+    userid = session.get("userid")
+    return userid if isinstance(userid, str) else None
+
+
+def api_user() -> ApiUser:
+    """The authenticated caller, or AccessDenied(401/403)."""
+    cached = g.get("api_user")
+    if cached is not None:
+        return cached
+    rt = runtime()
+    userid = _userid_from_request(rt)
+    if not userid:
+        raise AccessDenied(401, "missing or unknown credentials")
+    for check in ACCESS_CHECKS:
+        reason = check(rt, userid)
+        if reason:
+            raise AccessDenied(403, reason)
+    user = ApiUser(userid, rt.settings.roles.of(userid))
+    g.api_user = user
+    return user
+
+
+def require_roles(*roles: str) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = api_user()
+            if roles and not user.has(*roles):
+                raise AccessDenied(403, "your role does not allow this")
+            return view(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+def error_response(exc: AccessDenied) -> Any:
+    return jsonify(error=str(exc)), exc.status

@@ -1,0 +1,60 @@
+"""create_app(settings): the Flask app. Wires blueprints and the runtime; starts nothing by itself
+(the inbox worker and the scheduler are started by `serve`/`worker`/`scheduler`, never at import).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from wecom_hr.api.auth import AccessDenied, error_response
+from wecom_hr.config import Settings
+from wecom_hr.crypto import WXBizMsgCrypt
+from wecom_hr.runtime import Runtime
+
+
+def _blueprints() -> list[Any]:
+    # Explicit list: every blueprint the app serves.
+    from wecom_hr.callback import bp as callback_bp
+    from wecom_hr.health import bp as health_bp
+
+    return [callback_bp, health_bp]
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        SECRET_KEY=settings.section("web").get("secret_key") or secrets.token_hex(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    rt = runtime or Runtime(settings)
+    w = settings.wecom
+    app.extensions["wecom_hr"] = rt
+    app.extensions["wecom_hr.crypto"] = WXBizMsgCrypt(w.token, w.encoding_aes_key, w.corp_id)
+    for bp in _blueprints():
+        app.register_blueprint(bp)
+
+    @app.errorhandler(AccessDenied)
+    def _denied(exc: AccessDenied) -> Any:
+        return error_response(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            return jsonify(error=exc.description or exc.name), exc.code
+        return exc
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        app.logger.exception("unhandled error on %s", request.path)
+        return Response("internal error", status=500, mimetype="text/plain")
+
+    return app

@@ -1,0 +1,43 @@
+"""`wecom-hr` command line. Each feature adds its group in its own module, listed in main()."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from wecom_hr.cli.context import CliState
+from wecom_hr.config import ConfigError
+
+
+@click.group()
+@click.option("--config", "config_path", envvar="WECOM_HR_CONFIG", type=click.Path(dir_okay=False),
+              help="TOML config file (default: $WECOM_HR_CONFIG).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """wecom-hr: WeCom as the system of record for sales-HR controls."""
+    ctx.obj = CliState(config_path)
+
+
+def _register() -> None:
+    from wecom_hr.cli import core, demo
+
+    for command in (core.serve, core.worker, core.db, core.events, core.jobs, core.scheduler, demo.demo):
+        cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register()
+    try:
+        cli.main(args=argv, prog_name="wecom-hr", standalone_mode=False)
+    except ConfigError as exc:
+        click.echo(f"wecom-hr: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
