@@ -1,6 +1,6 @@
 """Every model module, imported so that Base.metadata is complete (Alembic and tests use it)."""
 
-from storage import audit, inbox, locks, outbox  # noqa: F401
+from storage import audit, directory, inbox, locks, outbox  # noqa: F401
 
 from storage.db import Base
 
