@@ -104,3 +104,15 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     if keys:
         r.delete(*keys)
     r.close()
+
+
+@pytest.fixture
+def wecom_env(db: dbmod.Database):  # type: ignore[no-untyped-def]
+    """The service on the test database, wired to a fresh simulator (see tests/helpers.py)."""
+    from tests.helpers import make_env
+
+    env = make_env(db)
+    try:
+        yield env
+    finally:
+        env.close()

@@ -1,0 +1,3 @@
+from wecom_hr.cli import main
+
+main()
