@@ -1,0 +1,77 @@
+"""The Flask app that speaks qyapi over HTTP, and the thread that serves it on 127.0.0.1:0."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+
+from flask import Flask, request
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.wrappers import Response
+
+from wecom_hr.simulator.gateway import Gateway
+from wecom_hr.simulator.journal import Call
+
+log = logging.getLogger(__name__)
+SECRET_IN_QUERY = re.compile(r"(access_token|corpsecret|code)=[^&]*")
+ERROR_PAGE = "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></center></body></html>"
+
+
+def create_app(gateway: Gateway, authorize: Callable[[dict[str, str]], Response]) -> Flask:
+    app = Flask("wecom_hr.simulator")
+
+    @app.route("/cgi-bin/<path:path>", methods=["GET", "POST"])
+    def api(path: str) -> Response:
+        status, payload = gateway.handle(request.method, path, request.args.to_dict(), request.get_data())
+        if status not in (200, 404):  # proxies in front of qyapi answer errors with HTML
+            return Response(ERROR_PAGE.format(status), status, content_type="text/html")
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return Response(body, status, content_type="application/json; charset=UTF-8")
+
+    @app.get("/connect/oauth2/authorize")
+    def oauth_authorize() -> Response:
+        query = request.args.to_dict()
+        response = authorize(query)
+        gateway.journal.record(Call("GET", "connect/oauth2/authorize", query, None, 0,
+                                    time.time(), response.status_code))
+        return response
+
+    @app.errorhandler(404)
+    def not_found(_: Exception) -> Response:
+        return Response('{"errcode":404,"errmsg":"not found"}', 404, content_type="application/json")
+
+    return app
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Keep-alive, and access logs at DEBUG with tokens, secrets and codes masked."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("%s %s %s", self.command, SECRET_IN_QUERY.sub(r"\1=***", self.path), code)
+
+
+class _Server(ThreadedWSGIServer):
+    request_queue_size = 1024  # hundreds of benchmark clients connect at once
+    block_on_close = False
+
+
+class ServerThread:
+    def __init__(self, app: Flask) -> None:
+        self._server = _Server("127.0.0.1", 0, app, handler=_QuietHandler)
+        self.port: int = self._server.socket.getsockname()[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"wecom-simulator-{self.port}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
