@@ -27,6 +27,9 @@ class JobSpec:
 
 
 def all_jobs() -> dict[str, JobSpec]:
+    from jobs.receivables import remind_overdue_payments
+
     specs: list[JobSpec] = [
+        JobSpec("overdue-reminders", remind_overdue_payments, "0 9 * * *"),
     ]
     return {spec.name: spec for spec in specs}

@@ -2,6 +2,7 @@
 
 from storage import audit, directory, inbox, locks, outbox  # noqa: F401
 from storage import customers  # noqa: F401  (customer pool, issue 3)
+from storage import receivables  # noqa: F401  (receivables, issue 6)
 
 from storage.db import Base
 

@@ -1,0 +1,87 @@
+"""Claiming reminders: one INSERT ... SELECT per tier writes a reminder-log row for every unpaid
+receivable that reached the tier and has no row yet.
+
+The unique (receivable, tier) key makes the claim the moment of "this will be sent": a second run
+finds nothing to claim, and a run that died after claiming finds its rows still pending and finishes
+them (see reminders.run). Everything stays in SQL: a million receivables never reach Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Integer, String, exists, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from storage.db import UtcDateTime
+from storage.receivables import (CANCELLED, PAID, PENDING, QUEUED, UNPAID, Receivable, ReminderLog, money)
+from wecom_hr.receivables.settings import ReminderPolicy
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Pending reminders of one owner at one tier in one currency: what digests are summed from."""
+
+    owner: str
+    tier_days: int
+    currency: str
+    count: int
+    total: Decimal
+
+
+def claim(session: Session, policy: ReminderPolicy, now: datetime, run_id: str) -> int:
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    claimed = 0
+    for tier in policy.tiers:
+        already = exists().where(ReminderLog.receivable_id == Receivable.id, ReminderLog.tier_days == tier.days)
+        due = (select(Receivable.id, literal(tier.days, Integer), literal(run_id, String), literal(PENDING, String),
+                      literal(now, UtcDateTime()))
+               .where(Receivable.status.in_(UNPAID), Receivable.due_on <= policy.cutoff(tier, now), ~already))
+        stmt = dialect_insert(ReminderLog).from_select(
+            ["receivable_id", "tier_days", "run_id", "status", "claimed_at"], due).on_conflict_do_nothing()
+        claimed += session.execute(stmt).rowcount or 0
+    return claimed
+
+
+def pending_runs(session: Session) -> list[str]:
+    return list(session.scalars(select(ReminderLog.run_id).where(ReminderLog.status == PENDING)
+                                .group_by(ReminderLog.run_id).order_by(ReminderLog.run_id)))
+
+
+def cancel_paid(session: Session, run_id: str) -> int:
+    """Receivables paid since they were claimed are not sent: payment stops escalation."""
+    paid = select(Receivable.id).where(Receivable.status == PAID)
+    return session.execute(update(ReminderLog).where(
+        ReminderLog.run_id == run_id, ReminderLog.status == PENDING, ReminderLog.receivable_id.in_(paid))
+        .values(status=CANCELLED)).rowcount or 0
+
+
+def buckets(session: Session, run_id: str) -> list[Bucket]:
+    outstanding = Receivable.amount - Receivable.paid_amount
+    q = (select(Receivable.salesperson, ReminderLog.tier_days, Receivable.currency, func.count(), func.sum(outstanding))
+         .join(Receivable, Receivable.id == ReminderLog.receivable_id)
+         .where(ReminderLog.run_id == run_id, ReminderLog.status == PENDING)
+         .group_by(Receivable.salesperson, ReminderLog.tier_days, Receivable.currency)
+         .order_by(Receivable.salesperson, ReminderLog.tier_days, Receivable.currency))
+    return [Bucket(o, t, c, n, money(s)) for o, t, c, n, s in session.execute(q)]
+
+
+def mark(session: Session, run_id: str, status: str, now: datetime, owners_tiers: list[tuple[str, int]] | None = None
+         ) -> int:
+    """Close a run's pending rows (all of them, or only those of some (owner, tier) pairs)."""
+    stmt = update(ReminderLog).where(ReminderLog.run_id == run_id, ReminderLog.status == PENDING)
+    if owners_tiers is not None:
+        if not owners_tiers:
+            return 0
+        total = 0
+        for owner, tier_days in owners_tiers:
+            ids = select(Receivable.id).where(Receivable.salesperson == owner)
+            total += session.execute(stmt.where(ReminderLog.tier_days == tier_days, ReminderLog.receivable_id.in_(ids))
+                                     .values(status=status)).rowcount or 0
+        return total
+    values = {"status": status, "queued_at": now} if status == QUEUED else {"status": status}
+    return session.execute(stmt.values(**values)).rowcount or 0
