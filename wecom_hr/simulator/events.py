@@ -6,7 +6,6 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 
 
-
 class Raw(str):
     """Already-built XML (a nested element list, or a bare value WeCom sends without CDATA)."""
 
@@ -19,7 +18,7 @@ def element(name: str, value: str | int) -> str:
 
 def event_xml(corp_id: str, event: str, fields: Iterable[tuple[str, str | int]], from_user: str = "sys",
               create_time: int | None = None) -> str:
-    head = [("ToUserName", corp_id), ("FromUserName", from_user),
+    head: list[tuple[str, str | int]] = [("ToUserName", corp_id), ("FromUserName", from_user),
             ("CreateTime", int(time.time()) if create_time is None else create_time),
             ("MsgType", "event"), ("Event", event)]
     return "<xml>" + "".join(element(n, v) for n, v in [*head, *fields]) + "</xml>"

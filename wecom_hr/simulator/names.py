@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import base64
 import random
-import string
 from collections.abc import Iterator
 
 # The people most test readers expect to see first, then surname x given-name combinations.
@@ -30,7 +30,7 @@ CITIES = ["上海", "深圳", "广州", "杭州", "苏州", "成都", "武汉", 
 NUMERALS = "一二三四五六七八九十"
 TAGS = [("etTAGA0000000000000000", "A类客户"), ("etTAGB0000000000000000", "B类客户"),
         ("etTAGC0000000000000000", "C类客户")]
-ID_ALPHABET = string.ascii_letters + string.digits
+ID_FILLERS = str.maketrans("+/", "xQ")
 
 
 def people(rng: random.Random) -> Iterator[tuple[str, str, str]]:
@@ -63,8 +63,10 @@ def customer_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES)[0] + rng.choice(TITLES)
 
 
-def random_id(rng: random.Random, prefix: str, length: int = 20) -> str:
-    return prefix + "".join(rng.choices(ID_ALPHABET, k=length))
+def random_id(rng: random.Random, prefix: str) -> str:
+    """``prefix`` + 20 letters and digits, like WeCom's opaque ids (fast: benchmarks mint 100,000)."""
+    raw = base64.b64encode(rng.getrandbits(120).to_bytes(15, "big")).decode()
+    return prefix + raw.translate(ID_FILLERS)
 
 
 def mobile(rng: random.Random) -> str:

@@ -5,11 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlencode
 
-from wecom_hr.simulator import api_customers, api_directory, api_groupchats, api_messages, api_msgaudit
-from wecom_hr.simulator import api_transfers, events, oauth
+from wecom_hr.simulator import (
+    api_customers,
+    api_directory,
+    api_groupchats,
+    api_messages,
+    api_msgaudit,
+    api_transfers,
+    events,
+    oauth,
+)
 from wecom_hr.simulator.gateway import Gateway
 from wecom_hr.simulator.journal import Call, Delivery, Fault, Journal
 from wecom_hr.simulator.models import TRANSFER_AT_LIMIT, TRANSFER_DONE, TRANSFER_REFUSED, Transfer
@@ -45,7 +53,7 @@ class Simulator:
         return f"Simulator(corp_id={self.corp_id!r}, url={self._root() if self._server else None!r})"
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> Simulator:
+    def start(self) -> Self:
         if self._server is None:
             app = create_app(self._gateway, lambda query: oauth.authorize(self.state, query))
             self._server = ServerThread(app)
@@ -57,7 +65,7 @@ class Simulator:
             self._server.stop()
             self._server = None
 
-    def __enter__(self) -> Simulator:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

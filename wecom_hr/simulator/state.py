@@ -27,7 +27,6 @@ from wecom_hr.simulator.models import (
     User,
 )
 
-
 RESPONSE_CODE_TTL = 72 * 3600
 OAUTH_CODE_TTL = 300
 
