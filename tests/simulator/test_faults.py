@@ -68,3 +68,11 @@ def test_wait_for_reports_the_calls_it_saw(sim: Simulator, api: Api) -> None:
     assert sim.wait_for("department/list", lambda c: c.errcode == 0, timeout=0.5).path == "department/list"
     with pytest.raises(AssertionError, match="department/list"):
         sim.wait_for("message/send", timeout=0.1)
+
+
+def test_a_stopped_simulator_stops_answering_pooled_connections(sim: Simulator, api: Api) -> None:
+    url = f"{sim.base_url}/department/list"
+    assert api.get("department/list")["errcode"] == 0  # the session now holds a keep-alive connection
+    sim.stop()
+    with pytest.raises(requests.ConnectionError):
+        api.http.get(url, params={"access_token": api.token}, timeout=2)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, request
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -51,6 +53,15 @@ class _QuietHandler(WSGIRequestHandler):
     """Keep-alive, and access logs at DEBUG with tokens, secrets and codes masked."""
 
     protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, open_=True)
+
+    def finish(self) -> None:
+        self.server.track(self.connection, open_=False)
+        super().finish()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         log.debug("%s %s %s", self.command, SECRET_IN_QUERY.sub(r"\1=***", self.path), code)
@@ -59,6 +70,25 @@ class _QuietHandler(WSGIRequestHandler):
 class _Server(ThreadedWSGIServer):
     request_queue_size = 1024  # hundreds of benchmark clients connect at once
     block_on_close = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def track(self, connection: socket.socket, open_: bool) -> None:
+        with self._open_lock:
+            (self._open.add if open_ else self._open.discard)(connection)
+
+    def drop_connections(self) -> None:
+        """A stopped simulator must not keep answering on pooled keep-alive connections."""
+        with self._open_lock:
+            connections, self._open = list(self._open), set()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class ServerThread:
@@ -74,4 +104,5 @@ class ServerThread:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._server.drop_connections()
         self._thread.join(timeout=5)
