@@ -28,8 +28,12 @@ class JobSpec:
 
 def all_jobs() -> dict[str, JobSpec]:
     from jobs.receivables import remind_overdue_payments
+    from jobs import customers
 
     specs: list[JobSpec] = [
         JobSpec("overdue-reminders", remind_overdue_payments, "0 9 * * *"),
+        JobSpec("sync-directory", customers.sync_directory_nightly, "30 1 * * *"),
+        JobSpec("resync-customers", customers.resync_customers, "0 2 * * *", lock_ttl=6 * 3600),
+        JobSpec("send-customer-alert-digest", customers.send_customer_alert_digest, "0 18 * * *"),
     ]
     return {spec.name: spec for spec in specs}

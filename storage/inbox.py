@@ -8,12 +8,9 @@ PostgreSQL picks candidates with FOR UPDATE SKIP LOCKED so workers do not queue 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import BigInteger, Index, Integer, String, Text, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.db import Base, utcnow
@@ -46,18 +43,10 @@ def dedupe_key(xml: bytes) -> str:
     return hashlib.sha256(xml).hexdigest()
 
 
-def store(conn: Connection, xml: bytes, event: str, change_type: str, now: datetime | None = None) -> int | None:
-    """Insert the event unless it is already stored; returns the new id, or None for a duplicate."""
-    now = now or utcnow()
-    values = dict(
-        dedupe_key=dedupe_key(xml), event=event[:64], change_type=change_type[:64],
-        xml=xml.decode("utf-8"), received_at=now, status=PENDING, attempts=0, next_attempt_at=now,
-    )
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = dialect_insert(InboxEvent).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = conn.execute(stmt.returning(InboxEvent.id))
-    row = result.first()
-    return None if row is None else int(row[0])
+def new_row(xml: bytes, event: str, change_type: str, now: datetime) -> dict[str, object]:
+    """Column values for a freshly received event (inserted by wecom_hr.inbox_writer)."""
+    return dict(dedupe_key=dedupe_key(xml), event=event[:64], change_type=change_type[:64],
+                xml=xml.decode("utf-8"), received_at=now, status=PENDING, attempts=0, next_attempt_at=now)
 
 
 def claim(session: Session, worker_id: str, lease: timedelta, limit: int = 10, now: datetime | None = None) -> list[int]:
@@ -131,8 +120,7 @@ def depth(session: Session, now: datetime | None = None) -> tuple[int, float]:
         select(func.count(), func.min(InboxEvent.received_at)).where(InboxEvent.status.in_([PENDING, PROCESSING]))
     ).one()
     if oldest is not None and oldest.tzinfo is None:
-        from datetime import timezone
-        oldest = oldest.replace(tzinfo=timezone.utc)
+        oldest = oldest.replace(tzinfo=UTC)
     age = ((now or utcnow()) - oldest).total_seconds() if oldest else 0.0
     return int(count), age
 

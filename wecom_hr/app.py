@@ -20,8 +20,9 @@ def _blueprints() -> list[Any]:
     # Explicit list: every blueprint the app serves.
     from wecom_hr.callback import bp as callback_bp
     from wecom_hr.health import bp as health_bp
+    from wecom_hr.api.customers import bp as customers_api_bp
 
-    return [callback_bp, health_bp]
+    return [callback_bp, health_bp, customers_api_bp]
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:

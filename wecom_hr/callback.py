@@ -8,6 +8,7 @@ or stale timestamp, 413 too large, 503 database down (so WeCom retries). No stac
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from flask import Blueprint, Response, current_app, request
@@ -15,12 +16,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from wecom_hr import metrics
 from wecom_hr.crypto import CallbackCryptoError, SignatureError, WXBizMsgCrypt
-from wecom_hr.events import MalformedEventError, parse_event, parse_xml
+from wecom_hr.events import Event, MalformedEventError, parse_event, parse_xml
+from wecom_hr.inbox_writer import StoreTimeout
 from wecom_hr.runtime import Runtime
-from storage import inbox
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callback", __name__)
+_ENCRYPT = re.compile(rb"\A\s*<xml>(?:(?!<!)[^&])*?<Encrypt><!\[CDATA\[([A-Za-z0-9+/]+={0,2})\]\]></Encrypt>")
 SIGNED = ("msg_signature", "timestamp", "nonce")
 
 
@@ -61,6 +63,26 @@ def url_check() -> Response:
 def receive() -> Response:
     started = time.perf_counter()
     runtime = _runtime()
+    opened = open_envelope(runtime)
+    if isinstance(opened, Response):
+        return opened
+    xml, event = opened
+    try:
+        event_id = runtime.inbox_writer.store(xml, event.event or event.msg_type, event.change_type)
+    except (SQLAlchemyError, StoreTimeout) as exc:
+        log.error("callback not stored, answering 503 so WeCom retries: %s", type(exc).__name__)
+        return _reject(503, "db_down", "storage unavailable")
+    if event_id is None:
+        metrics.CALLBACKS.labels(outcome="duplicate").inc()
+    else:
+        metrics.CALLBACKS.labels(outcome="acknowledged").inc()
+        runtime.wakeup.set()
+    metrics.ACK_SECONDS.observe(time.perf_counter() - started)
+    return Response("success", status=200, mimetype="text/plain")
+
+
+def open_envelope(runtime: Runtime) -> tuple[bytes, Event] | Response:
+    """Size, signature, decryption and parsing of the current request: the event, or the refusal."""
     limit = runtime.settings.callback.max_body_bytes
     if request.content_length is None or request.content_length > limit:
         return _reject(413 if request.content_length else 411, "rejected_size", "body missing or too large")
@@ -71,10 +93,7 @@ def receive() -> Response:
     if window and not _fresh(params[1], window):
         return _reject(403, "rejected_stale", "timestamp outside the replay window")
     try:
-        envelope = parse_xml(request.get_data(cache=False))
-        encrypt = envelope.get("encrypt")
-        if not isinstance(encrypt, str) or not encrypt:
-            raise MalformedEventError("no Encrypt element")
+        encrypt = _encrypt_field(request.get_data(cache=False))
     except MalformedEventError:
         return _reject(400, "rejected_malformed", "malformed envelope")
     try:
@@ -84,22 +103,21 @@ def receive() -> Response:
     except CallbackCryptoError:
         return _reject(400, "rejected_decrypt", "cannot decrypt")
     try:
-        event = parse_event(xml)
+        return xml, parse_event(xml)
     except MalformedEventError:
         return _reject(400, "rejected_malformed", "malformed event")
-    try:
-        with runtime.db.engine.begin() as conn:
-            event_id = inbox.store(conn, xml, event.event or event.msg_type, event.change_type)
-    except SQLAlchemyError as exc:
-        log.error("callback not stored, answering 503 so WeCom retries: %s", type(exc).__name__)
-        return _reject(503, "db_down", "storage unavailable")
-    if event_id is None:
-        metrics.CALLBACKS.labels(outcome="duplicate").inc()
-    else:
-        metrics.CALLBACKS.labels(outcome="acknowledged").inc()
-        runtime.wakeup.set()
-    metrics.ACK_SECONDS.observe(time.perf_counter() - started)
-    return Response("success", status=200, mimetype="text/plain")
+
+
+def _encrypt_field(body: bytes) -> str:
+    """The envelope's <Encrypt>: a strict match for WeCom's own shape (no XML parser touches
+    unauthenticated input), else defusedxml for any other well-formed envelope."""
+    match = _ENCRYPT.search(body)
+    if match:
+        return match.group(1).decode("ascii")
+    encrypt = parse_xml(body).get("encrypt")
+    if not isinstance(encrypt, str) or not encrypt:
+        raise MalformedEventError("no Encrypt element")
+    return encrypt
 
 
 def _fresh(timestamp: str, window: int) -> bool:

@@ -32,6 +32,22 @@ class _Json(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False)
 
 
+class RedactFilter(logging.Filter):
+    """Masks secrets in a logger's own records, whatever handlers (or test captures) see them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+def protect_http_loggers() -> None:
+    """urllib3 logs full request URLs, access_token included, at DEBUG: mask them at the source."""
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, RedactFilter) for f in logger.filters):
+        logger.addFilter(RedactFilter())
+
+
 def configure(json_lines: bool = False, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_Redacting())

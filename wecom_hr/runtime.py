@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from wecom_hr.config import Settings
+from wecom_hr.inbox_writer import InboxWriter
 from wecom_hr.locks import Locks
 from wecom_hr.metrics import observe_api_call
 from wecom_hr.wecom import WeComClient
@@ -37,6 +38,7 @@ class Runtime:
         self._retry = retry
         self._clients: dict[str, WeComClient] = {}
         self._clients_lock = threading.Lock()
+        self.inbox_writer = InboxWriter(self.db.engine)  # group commit for /wecom/callback
         self.wakeup = threading.Event()  # set when the callback stored an event (embedded worker)
 
     def secret(self, kind: str) -> str:

@@ -9,7 +9,6 @@ import signal
 import time
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from storage import audit, inbox

@@ -24,6 +24,8 @@ def _register() -> None:
 
     for command in (core.serve, core.worker, core.db, core.events, core.jobs, core.scheduler, demo.demo):
         cli.add_command(command)
+    from wecom_hr.cli.customers import sync
+    cli.add_command(sync)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from wechatpy.work import WeChatClient
 
+from wecom_hr.logs import protect_http_loggers
 from wecom_hr.wecom import errors
 from wecom_hr.wecom.extra import WeComExtraAPI
 from wecom_hr.wecom.tokens import MemoryTokenStore, TokenStore, cache_key
@@ -38,6 +39,7 @@ class WeComClient(WeChatClient):
                  timeout: float = 10.0, retry: RetryPolicy | None = None, observer: Observer | None = None,
                  session: requests.Session | None = None) -> None:
         super().__init__(corp_id, secret, timeout=timeout, auto_retry=False)
+        protect_http_loggers()
         self.base_url = base_url.rstrip("/")
         self._tokens = tokens or MemoryTokenStore()
         self._token_key = cache_key(corp_id, secret)
