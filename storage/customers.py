@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, select,
-                        text)
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.db import Base, utcnow
@@ -111,23 +110,22 @@ class CustomerChange(Base):
 
 
 class CustomerAlert(Base):
-    """A deletion worth telling someone about; sent at once or gathered into a digest."""
+    """A deletion worth telling one recipient about; sent at once or gathered into their digest."""
 
     __tablename__ = "customer_alerts"
 
     id: Mapped[int] = mapped_column(BIG, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)  # replaying an event adds nothing
     kind: Mapped[str] = mapped_column(String(32))                # member_deleted | customer_deleted
-    userid: Mapped[str] = mapped_column(String(64))
+    userid: Mapped[str] = mapped_column(String(64))              # the member in the relation
     external_userid: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime]
-    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    recipient: Mapped[str] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(16))                # immediate | digest
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
-    __table_args__ = (Index("ix_customer_alerts_pending", "sent_at", "mode"),
-                      Index("ix_customer_alerts_member_day", "userid", "kind", "occurred_at"))
+    __table_args__ = (Index("ix_customer_alerts_pending", "sent_at", "recipient"),)
 
 
 class CustomerSyncRun(Base):

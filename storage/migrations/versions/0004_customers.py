@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('userid', sa.String(length=64), nullable=False),
     sa.Column('external_userid', sa.String(length=64), nullable=False),
     sa.Column('occurred_at', storage.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('recipients', sa.JSON(), nullable=False),
+    sa.Column('recipient', sa.String(length=64), nullable=False),
     sa.Column('mode', sa.String(length=16), nullable=False),
     sa.Column('created_at', storage.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', storage.db.UtcDateTime(timezone=True), nullable=True),
@@ -32,8 +32,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('key')
     )
     with op.batch_alter_table('customer_alerts', schema=None) as batch_op:
-        batch_op.create_index('ix_customer_alerts_member_day', ['userid', 'kind', 'occurred_at'], unique=False)
-        batch_op.create_index('ix_customer_alerts_pending', ['sent_at', 'mode'], unique=False)
+        batch_op.create_index('ix_customer_alerts_pending', ['sent_at', 'recipient'], unique=False)
 
     op.create_table('customer_changes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -148,7 +147,6 @@ def downgrade() -> None:
     op.drop_table('customer_changes')
     with op.batch_alter_table('customer_alerts', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_alerts_pending')
-        batch_op.drop_index('ix_customer_alerts_member_day')
 
     op.drop_table('customer_alerts')
     # ### end Alembic commands ###

@@ -1,0 +1,34 @@
+"""change_contact: members and departments, kept in step with WeCom's directory."""
+
+from __future__ import annotations
+
+from wecom_hr.customers import directory_sync
+from wecom_hr.dispatch import HandlerContext, Route
+from wecom_hr.events import Event
+
+EVENT = "change_contact"
+
+
+def on_member_created(ctx: HandlerContext, event: Event) -> None:
+    directory_sync.member_changed(ctx, event)
+
+
+def on_member_updated(ctx: HandlerContext, event: Event) -> None:
+    directory_sync.member_changed(ctx, event)
+
+
+def on_member_deleted(ctx: HandlerContext, event: Event) -> None:
+    directory_sync.member_left(ctx, event)
+
+
+def on_department_changed(ctx: HandlerContext, event: Event) -> None:
+    directory_sync.department_changed(ctx, event)
+
+
+ROUTES = [
+    Route(EVENT, "create_user", on_member_created),
+    Route(EVENT, "update_user", on_member_updated),
+    Route(EVENT, "delete_user", on_member_deleted),
+    Route(EVENT, "create_party", on_department_changed),
+    Route(EVENT, "update_party", on_department_changed),
+]

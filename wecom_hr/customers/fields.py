@@ -1,0 +1,117 @@
+"""WeCom's customer JSON -> our column values, and the rules both sync paths share.
+
+externalcontact/get gives tags with names; batch/get_by_user gives only tag ids. Both become
+``[{"tag_id": ..., "tag_name"?: ..., "group_name"?: ...}]`` and a resync keeps names it knew, so the
+same relation never looks changed just because it was read through the other endpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from storage.customers import CUSTOMER_DELETED
+
+CONTACT_FIELDS = ("name", "type", "corp_name", "corp_full_name", "position", "gender", "avatar", "unionid")
+FOLLOW_FIELDS = ("remark", "description", "remark_corp_name", "remark_mobiles", "tags", "add_way",
+                 "oper_userid", "state")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a change came from; copied into every history row it causes."""
+
+    source: str                       # event | resync | api | directory
+    event_id: int | None = None       # the inbox event
+    api_call: str | None = None       # the WeCom endpoint whose answer we applied
+    run_id: int | None = None         # the resync run
+    occurred_at: datetime | None = None  # the event's CreateTime
+    actor: str | None = None          # the API user
+
+    def history(self) -> dict[str, Any]:
+        return {"source": self.source, "event_id": self.event_id, "api_call": self.api_call,
+                "run_id": self.run_id, "occurred_at": self.occurred_at, "actor": self.actor}
+
+
+def from_epoch(value: Any) -> datetime | None:
+    try:
+        seconds = int(value or 0)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
+
+
+def contact_values(data: dict[str, Any]) -> dict[str, Any]:
+    return {"name": str(data.get("name") or ""), "type": _int(data.get("type"), 1),
+            "corp_name": str(data.get("corp_name") or ""), "corp_full_name": str(data.get("corp_full_name") or ""),
+            "position": str(data.get("position") or ""), "gender": _int(data.get("gender"), 0),
+            "avatar": str(data.get("avatar") or ""), "unionid": str(data.get("unionid") or "")}
+
+
+def follow_values(data: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(data.get("tags"), list):
+        tags = [_tag(t) for t in data["tags"] if isinstance(t, dict)]
+    else:
+        tags = [{"tag_id": str(t)} for t in data.get("tag_id") or []]
+    return {"remark": str(data.get("remark") or "")[:255], "description": str(data.get("description") or ""),
+            "remark_corp_name": str(data.get("remark_corp_name") or "")[:255],
+            "remark_mobiles": [str(m) for m in data.get("remark_mobiles") or []], "tags": tags,
+            "add_way": _int(data.get("add_way"), 0), "oper_userid": str(data.get("oper_userid") or ""),
+            "state": str(data.get("state") or "")[:255]}
+
+
+def _tag(tag: dict[str, Any]) -> dict[str, Any]:
+    out = {"tag_id": str(tag.get("tag_id", ""))}
+    for key in ("tag_name", "group_name"):
+        if tag.get(key):
+            out[key] = str(tag[key])
+    return out
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def keep_tag_names(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    known = {t.get("tag_id"): t for t in old}
+    return [known.get(t["tag_id"], t) if len(t) == 1 else t for t in new]
+
+
+def diff(current: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for every field whose value changes."""
+    return {k: [current.get(k), v] for k, v in new.items() if current.get(k) != v}
+
+
+def values_of(row: object, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in names}
+
+
+class Episode(Protocol):
+    """A follow episode as a model row or a plain result row (the resync reads tuples)."""
+
+    @property
+    def ended_at(self) -> datetime | None: ...
+    @property
+    def end_reason(self) -> str | None: ...
+    @property
+    def end_recorded_at(self) -> datetime | None: ...
+
+
+def may_reopen(latest: Episode | None, created: datetime | None, fetched_at: datetime) -> bool:
+    """May a relation WeCom lists right now open a new episode after the ended ``latest`` one?
+
+    A fetch made after we recorded the end saw WeCom after the deletion: the customer was added
+    again. A fetch that may predate the end (another worker, a slow resync page) only counts when
+    WeCom's createtime is newer than the end. WeCom may keep listing a relation whose customer
+    deleted the member, so for churn only a newer createtime reopens it.
+    """
+    if latest is None or latest.ended_at is None:
+        return True
+    recorded = latest.end_recorded_at or latest.ended_at
+    if fetched_at > recorded and latest.end_reason != CUSTOMER_DELETED:
+        return True
+    return created is not None and created > latest.ended_at

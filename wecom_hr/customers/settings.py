@@ -1,0 +1,66 @@
+"""The [customers] section, parsed once at start-up so a wrong key stops the process early.
+
+    [customers]
+    deletion_alerts = "immediate"   # member deleted a customer -> their manager: "immediate" | "digest"
+    churn_alerts = "immediate"      # customer deleted a member -> member + manager: "immediate" | "digest"
+    risk_threshold_per_day = 5      # deletions by one member in one day that alert compliance (0: off)
+    immediate_limit_per_hour = 10   # immediate alerts per recipient per hour; the rest go to the digest
+    resync_concurrency = 4          # parallel batch/get_by_user walks during a full resync
+    resync_calls_per_minute = 6000  # our share of WeCom's 10,000 calls/min per API
+
+The schedules are the jobs' own: [jobs.resync-customers] and [jobs.send-customer-alert-digest].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wecom_hr.config import ConfigError, Settings, get
+
+MODES = ("immediate", "digest")
+KNOWN = ("deletion_alerts", "churn_alerts", "risk_threshold_per_day", "immediate_limit_per_hour",
+         "resync_concurrency", "resync_calls_per_minute")
+
+
+@dataclass(frozen=True)
+class CustomerSettings:
+    deletion_alerts: str = "immediate"
+    churn_alerts: str = "immediate"
+    risk_threshold_per_day: int = 5
+    immediate_limit_per_hour: int = 10
+    resync_concurrency: int = 4
+    resync_calls_per_minute: int = 6000
+
+
+def from_settings(settings: Settings) -> CustomerSettings:
+    table = settings.section("customers")
+    unknown = sorted(set(table) - set(KNOWN))
+    if unknown:
+        raise ConfigError(f"customers.{unknown[0]}", "is not a known key")
+    d = CustomerSettings()
+    out = CustomerSettings(
+        deletion_alerts=get(table, "customers", "deletion_alerts", str, d.deletion_alerts),
+        churn_alerts=get(table, "customers", "churn_alerts", str, d.churn_alerts),
+        risk_threshold_per_day=get(table, "customers", "risk_threshold_per_day", int, d.risk_threshold_per_day),
+        immediate_limit_per_hour=get(table, "customers", "immediate_limit_per_hour", int,
+                                     d.immediate_limit_per_hour),
+        resync_concurrency=get(table, "customers", "resync_concurrency", int, d.resync_concurrency),
+        resync_calls_per_minute=get(table, "customers", "resync_calls_per_minute", int,
+                                    d.resync_calls_per_minute),
+    )
+    _check(out)
+    return out
+
+
+def _check(s: CustomerSettings) -> None:
+    for key in ("deletion_alerts", "churn_alerts"):
+        if getattr(s, key) not in MODES:
+            raise ConfigError(f"customers.{key}", f"must be one of {', '.join(MODES)}")
+    if s.risk_threshold_per_day < 0:
+        raise ConfigError("customers.risk_threshold_per_day", "must be 0 (off) or more")
+    if s.immediate_limit_per_hour < 1:
+        raise ConfigError("customers.immediate_limit_per_hour", "must be at least 1")
+    if not 1 <= s.resync_concurrency <= 32:
+        raise ConfigError("customers.resync_concurrency", "must be 1..32")
+    if not 1 <= s.resync_calls_per_minute <= 10000:
+        raise ConfigError("customers.resync_calls_per_minute", "must be 1..10000 (WeCom's per-API limit)")
