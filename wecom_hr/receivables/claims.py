@@ -41,9 +41,10 @@ def claim(session: Session, policy: ReminderPolicy, now: datetime, run_id: str) 
         due = (select(Receivable.id, literal(tier.days, Integer), literal(run_id, String), literal(PENDING, String),
                       literal(now, UtcDateTime()))
                .where(Receivable.status.in_(UNPAID), Receivable.due_on <= policy.cutoff(tier, now), ~already))
-        stmt = dialect_insert(ReminderLog).from_select(
+        stmt = dialect_insert(ReminderLog.__table__).from_select(
             ["receivable_id", "tier_days", "run_id", "status", "claimed_at"], due).on_conflict_do_nothing()
-        claimed += session.execute(stmt).rowcount or 0
+        # SQLAlchemy 2.1 reports -1 for INSERT rowcounts on PostgreSQL unless asked to keep them.
+        claimed += session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount or 0
     return claimed
 
 

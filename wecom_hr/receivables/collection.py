@@ -38,15 +38,16 @@ def open_tasks(session: Session, run_id: str, tier_days: list[int], now: datetim
     customers = (select(joined.c.customer_key, func.max(joined.c.customer_name), func.max(joined.c.external_userid),
                         literal("open", String), literal(now, UtcDateTime()), literal(now, UtcDateTime()))
                  .where(joined.c.id.is_not(None)).group_by(joined.c.customer_key))
-    ins = _insert(session)(CollectionTask).from_select(
+    ins = _insert(session)(CollectionTask.__table__).from_select(
         ["customer_key", "customer_name", "external_userid", "status", "opened_at", "updated_at"], customers)
     session.execute(ins.on_conflict_do_update(index_elements=["customer_key"],
                                               set_={"status": "open", "closed_at": None, "updated_at": now}))
     items = (select(joined.c.id, CollectionTask.id, literal(now, UtcDateTime()))
              .join(CollectionTask, CollectionTask.customer_key == joined.c.customer_key)
              .where(joined.c.id.is_not(None)))
-    ins_items = _insert(session)(CollectionItem).from_select(["receivable_id", "task_id", "added_at"], items)
-    return session.execute(ins_items.on_conflict_do_nothing()).rowcount or 0
+    ins_items = _insert(session)(CollectionItem.__table__).from_select(["receivable_id", "task_id", "added_at"], items)
+    stmt = ins_items.on_conflict_do_nothing().execution_options(preserve_rowcount=True)  # else -1 on PostgreSQL
+    return session.execute(stmt).rowcount or 0
 
 
 def _needs_letter():  # type: ignore[no-untyped-def]

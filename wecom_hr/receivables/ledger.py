@@ -57,7 +57,7 @@ def _text(row: Mapping[str, Any], name: str, limit: int, required: bool = False)
     return text
 
 
-def _amount(row: Mapping[str, Any], name: str, required: bool) -> Decimal | None:
+def amount_field(row: Mapping[str, Any], name: str, required: bool) -> Decimal | None:
     value = row.get(name)
     if value is None or str(value).strip() == "":
         if required:
@@ -75,7 +75,7 @@ def _amount(row: Mapping[str, Any], name: str, required: bool) -> Decimal | None
     return money(amount)
 
 
-def _date(row: Mapping[str, Any], name: str, required: bool) -> date | None:
+def date_field(row: Mapping[str, Any], name: str, required: bool) -> date | None:
     text = _text(row, name, 32)
     if not text:
         if required:
@@ -97,12 +97,12 @@ def parse_row(row: Mapping[str, Any], default_currency: str = "CNY") -> Receivab
     currency = (_text(row, "currency", 3) or default_currency).upper()
     if len(currency) != 3 or not currency.isalpha():
         raise RowError(f"currency: {currency!r} is not a 3-letter code")
-    amount = _amount(row, "amount", required=True)
+    amount = amount_field(row, "amount", required=True)
     assert amount is not None
-    paid = _amount(row, "paid_amount", required=False)
+    paid = amount_field(row, "paid_amount", required=False)
     if paid is not None and paid > amount:
         raise RowError(f"paid_amount: {paid} is more than the amount {amount}")
-    issued, due = _date(row, "issued_on", False), _date(row, "due_on", True)
+    issued, due = date_field(row, "issued_on", False), date_field(row, "due_on", True)
     assert due is not None
     if issued and issued > due:
         raise RowError("due_on: is before issued_on")
@@ -175,8 +175,10 @@ def _record_import_payments(session: Session, latest: Mapping[str, ReceivableInp
     today = now.date()
     new_paid = [(o, item.paid_amount) for o, item in latest.items()
                 if o not in before and item.paid_amount]
-    ids = dict(session.execute(select(Receivable.order_no, Receivable.id)
-                               .where(Receivable.order_no.in_([o for o, _ in new_paid]))).tuples().all()) if new_paid else {}
+    ids: dict[str, int] = {}
+    if new_paid:
+        q = select(Receivable.order_no, Receivable.id).where(Receivable.order_no.in_([o for o, _ in new_paid]))
+        ids = {order_no: rid for order_no, rid in session.execute(q)}
     rows = [dict(receivable_id=rid, amount=delta, paid_on=today, source="import", reference=None,
                  recorded_by="", created_at=now) for rid, delta in changes]
     rows += [dict(receivable_id=ids[o], amount=paid, paid_on=today, source="import", reference=None,

@@ -83,8 +83,11 @@ def _queue_digests(s: Session, settings: Settings, conf: ReceivablesSettings, ru
         content = render(today, sections, _footer(settings, sections))
         payload = {"msgtype": "markdown", "markdown": {"content": content}}
         result["recipients"] += 1
-        if outbox.enqueue(s, f"receivables:{run_id}:{recipient}", KIND, [recipient], payload):
+        key = f"receivables:{run_id}:{recipient}"
+        # Counted by looking first: outbox.enqueue's answer is always True on PostgreSQL (rowcount -1).
+        if outbox.by_key(s, key) is None:
             result["messages"] += 1
+        outbox.enqueue(s, key, KIND, [recipient], payload)
         if after_enqueue is not None:
             after_enqueue(n)
         if n % COMMIT_EVERY == 0:

@@ -1,0 +1,175 @@
+"""/api/v1/receivables and /api/v1/collections.
+
+POST /api/v1/receivables                      batch upsert by order_no (finance, admin)
+GET  /api/v1/receivables?overdue=&salesperson=&page=&per_page=
+GET  /api/v1/receivables/<order_no>           with follow-ups, payments and reminded tiers
+POST /api/v1/receivables/<order_no>/payments  {amount, paid_on, reference} (finance, admin)
+POST /api/v1/receivables/<order_no>/followups {note, promised_on} (whoever may see it)
+GET  /api/v1/collections?status=open|closed|all&page=    (finance, admin)
+GET  /api/v1/collections/<id>                 with items
+GET  /api/v1/collections/<id>/letter[?format=text]       the latest 追款函 draft
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from storage import audit
+from storage.db import utcnow
+from storage.receivables import CollectionTask, add_followup, add_payment, by_order, latest_letter
+from wecom_hr.api.auth import AccessDenied, api_user, require_roles, runtime
+from wecom_hr.receivables import queries
+from wecom_hr.receivables.followup_form import FormError, parse_followup
+from wecom_hr.receivables.ledger import RowError, amount_field, date_field, parse_row, upsert_batch
+from wecom_hr.receivables.settings import from_settings
+
+bp = Blueprint("receivables_api", __name__, url_prefix="/api/v1")
+MAX_BATCH = 1000
+
+
+def _today() -> date:
+    return from_settings(runtime().settings).policy.local_today(utcnow())
+
+
+def _bad(message: str, status: int = 400) -> Any:
+    return jsonify(error=message), status
+
+
+@bp.post("/receivables")
+@require_roles("finance", "admin")
+def upsert() -> Any:
+    body = request.get_json(silent=True)
+    items = body.get("items") if isinstance(body, dict) else body
+    if not isinstance(items, list) or not items:
+        return _bad("body must be {\"items\": [...]} with at least one receivable")
+    if len(items) > MAX_BATCH:
+        return _bad(f"at most {MAX_BATCH} items per request")
+    currency = from_settings(runtime().settings).ledger.default_currency
+    good, errors = [], []
+    for i, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise RowError("must be an object")
+            good.append(parse_row(item, currency))
+        except RowError as exc:
+            order_no = item.get("order_no") if isinstance(item, dict) else None
+            errors.append({"index": i, "order_no": order_no, "error": str(exc)})
+    user = api_user()
+    with runtime().db.session_scope() as s:
+        counts = upsert_batch(s, good)
+        audit.record(s, user.userid, "receivables.upsert", {"created": counts.created, "updated": counts.updated,
+                                                            "bad_items": len(errors)})
+    return jsonify(created=counts.created, updated=counts.updated, errors=errors)
+
+
+@bp.get("/receivables")
+@require_roles()
+def listing() -> Any:
+    user = api_user()
+    args = request.args
+    try:
+        page, per_page = queries.page_args(args.get("page", ""), args.get("per_page", ""))
+        with runtime().db.session_scope() as s:
+            owners = queries.visible_owners(s, user.userid, user.roles)
+            found = queries.listing(s, owners, _today(), overdue=args.get("overdue", ""),
+                                    salesperson=args.get("salesperson", ""), page=page, per_page=per_page)
+    except queries.BadQuery as exc:
+        return _bad(str(exc))
+    return jsonify(items=found.items, total=found.total, page=found.page, per_page=found.per_page)
+
+
+def _visible(s: Any, order_no: str) -> Any:
+    user = api_user()
+    row = by_order(s, order_no)
+    # Someone else's receivable answers like a missing one: order numbers are not an oracle.
+    if row is None or not queries.may_see(s, user.userid, user.roles, row):
+        raise AccessDenied(404, f"no receivable {order_no}")
+    return row
+
+
+@bp.get("/receivables/<path:order_no>")
+@require_roles()
+def detail(order_no: str) -> Any:
+    with runtime().db.session_scope() as s:
+        return jsonify(queries.detail_json(s, _visible(s, order_no), _today()))
+
+
+@bp.post("/receivables/<path:order_no>/payments")
+@require_roles("finance", "admin")
+def payment(order_no: str) -> Any:
+    body = request.get_json(silent=True) or {}
+    try:
+        amount = amount_field(body, "amount", required=True)
+        paid_on = date_field(body, "paid_on", required=False) or _today()
+    except RowError as exc:
+        return _bad(str(exc))
+    if not amount:
+        return _bad("amount: must be more than 0")
+    reference = str(body["reference"])[:128] if body.get("reference") else None
+    user = api_user()
+    with runtime().db.session_scope() as s:
+        row = _visible(s, order_no)
+        if row.outstanding < amount:
+            return _bad(f"amount: {amount} is more than the outstanding {row.outstanding}", 409)
+        added = add_payment(s, row, amount, paid_on, source="api", reference=reference, actor=user.userid)
+        if added:
+            audit.record(s, user.userid, "receivables.payment", {"order_no": order_no, "amount": str(amount)})
+        return jsonify(recorded=added, status=row.status, paid_amount=str(row.paid_amount),
+                       outstanding=str(row.outstanding)), 201 if added else 200
+
+
+@bp.post("/receivables/<path:order_no>/followups")
+@require_roles()
+def followup(order_no: str) -> Any:
+    body = request.get_json(silent=True) or {}
+    try:
+        note, promised = parse_followup(str(body.get("note", "")), str(body.get("promised_on") or ""))
+    except FormError as exc:
+        return _bad(str(exc))
+    user = api_user()
+    with runtime().db.session_scope() as s:
+        row = _visible(s, order_no)
+        entry = add_followup(s, row, user.userid, note, promised)
+        audit.record(s, user.userid, "receivables.followup", {"order_no": order_no})
+        return jsonify(queries.followup_json(entry)), 201
+
+
+@bp.get("/collections")
+@require_roles("finance", "admin")
+def collections() -> Any:
+    status = request.args.get("status", "open")
+    if status not in ("open", "closed", "all"):
+        return _bad("status: must be open, closed or all")
+    try:
+        page, per_page = queries.page_args(request.args.get("page", ""), request.args.get("per_page", ""))
+    except queries.BadQuery as exc:
+        return _bad(str(exc))
+    with runtime().db.session_scope() as s:
+        found = queries.collections(s, status, page, per_page)
+    return jsonify(items=found.items, total=found.total, page=found.page, per_page=found.per_page)
+
+
+@bp.get("/collections/<int:task_id>")
+@require_roles("finance", "admin")
+def collection(task_id: int) -> Any:
+    with runtime().db.session_scope() as s:
+        task = s.get(CollectionTask, task_id)
+        if task is None:
+            return _bad(f"no collection task {task_id}", 404)
+        return jsonify(queries.task_json(s, task, _today()))
+
+
+@bp.get("/collections/<int:task_id>/letter")
+@require_roles("finance", "admin")
+def letter(task_id: int) -> Any:
+    with runtime().db.session_scope() as s:
+        found = latest_letter(s, task_id)
+        if found is None:
+            return _bad(f"no letter for collection task {task_id}", 404)
+        if request.args.get("format") == "text":
+            return Response(found.body, mimetype="text/plain; charset=utf-8")
+        return jsonify(task_id=task_id, version=found.version, drafted_at=found.drafted_at.isoformat(),
+                       body=found.body)
