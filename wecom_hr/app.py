@@ -21,8 +21,10 @@ def _blueprints() -> list[Any]:
     from wecom_hr.callback import bp as callback_bp
     from wecom_hr.health import bp as health_bp
     from wecom_hr.api.customers import bp as customers_api_bp
+    from wecom_hr.api.receivables import bp as receivables_api_bp
+    from wecom_hr.receivables.followup import bp as receivables_page_bp
 
-    return [callback_bp, health_bp, customers_api_bp]
+    return [callback_bp, health_bp, customers_api_bp, receivables_api_bp, receivables_page_bp]
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:

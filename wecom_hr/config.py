@@ -248,3 +248,4 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[s
 # Modules with ``from_settings(settings)`` that parse (and cache nothing but) their own section.
 FEATURE_SETTINGS: tuple[str, ...] = ()
 FEATURE_SETTINGS += ("wecom_hr.customers.settings",)  # [customers] (issue 3)
+FEATURE_SETTINGS += ("wecom_hr.receivables.settings",)  # [reminders], [receivables] (issue 6)

@@ -26,6 +26,8 @@ def _register() -> None:
         cli.add_command(command)
     from wecom_hr.cli.customers import sync
     cli.add_command(sync)
+    from wecom_hr.cli.receivables import receivables
+    cli.add_command(receivables)
 
 
 def main(argv: list[str] | None = None) -> None:
