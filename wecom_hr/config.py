@@ -54,6 +54,7 @@ class WeComSettings:
 @dataclass(frozen=True)
 class WorkerSettings:
     embedded: bool = True          # drain the inbox inside `serve` (one process, or SQLite)
+    scheduler: bool = True         # run scheduled jobs inside `serve` (one worker leads, by lease)
     poll_seconds: float = 1.0
     max_attempts: int = 8
     backoff_seconds: float = 2.0   # doubled each attempt, capped at backoff_max_seconds
@@ -249,3 +250,4 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[s
 FEATURE_SETTINGS: tuple[str, ...] = ()
 FEATURE_SETTINGS += ("wecom_hr.customers.settings",)  # [customers] (issue 3)
 FEATURE_SETTINGS += ("wecom_hr.receivables.settings",)  # [reminders], [receivables] (issue 6)
+FEATURE_SETTINGS += ("wecom_hr.archive.settings",)  # [archive] (issue 4)

@@ -8,8 +8,8 @@ happen exactly once; WeCom messages go through the outbox for the same reason.
 from __future__ import annotations
 
 import logging
-import socket
 import os
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from wecom_hr import metrics
 from wecom_hr.events import Event, MalformedEventError, parse_event
+from wecom_hr.logs import event_id_var
 from storage import inbox
 from storage.db import utcnow
 
@@ -69,6 +70,13 @@ class Dispatcher:
 
     def handle(self, event_id: int) -> str:
         """Run the handler for one claimed event; returns the status it ended in."""
+        token = event_id_var.set(event_id)  # every log line below carries the event id
+        try:
+            return self._handle(event_id)
+        finally:
+            event_id_var.reset(token)
+
+    def _handle(self, event_id: int) -> str:
         db = self.runtime.db
         with db.session_scope() as session:
             row = session.get(inbox.InboxEvent, event_id)

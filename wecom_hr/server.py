@@ -6,6 +6,8 @@ inbox in a background thread, so one `serve` is a complete installation.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -21,9 +23,14 @@ def build_wsgi(settings: Settings, start_worker: bool) -> Any:
     from wecom_hr.dispatch import Dispatcher, InboxWorker
 
     app = create_app(settings)
+    runtime = app.extensions["wecom_hr"]
     if start_worker:
-        runtime = app.extensions["wecom_hr"]
         app.extensions["wecom_hr.worker"] = InboxWorker(Dispatcher(runtime, ROUTES)).start()
+    if settings.worker.scheduler:
+        from wecom_hr.scheduler import run_forever
+
+        # Every worker competes for the scheduler lease; exactly one runs the jobs at a time.
+        threading.Thread(target=run_forever, args=(runtime,), name="scheduler", daemon=True).start()
     return app
 
 
@@ -42,6 +49,13 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         return build_wsgi(self.settings, self.settings.worker.embedded)
 
 
+def _child_exit(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int = 4) -> None:
     options = {
         "bind": f"{host}:{port}",
@@ -55,6 +69,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int =
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "info",
+        "child_exit": _child_exit,
     }
     log.info("serving on http://%s:%d with %d worker(s)", host, port, workers)
     GunicornServer(settings, options).run()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 
 import click
 
@@ -28,9 +30,18 @@ def _register() -> None:
     cli.add_command(sync)
     from wecom_hr.cli.receivables import receivables
     cli.add_command(receivables)
+    from wecom_hr.cli.archive import archive  # chat archive (issue 4)
+    cli.add_command(archive)
+
+
+def _prepare_metrics(argv: list[str]) -> None:
+    """gunicorn workers must count in shared files; prometheus_client decides that at import."""
+    if "serve" in argv and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="wecom-hr-metrics-")
 
 
 def main(argv: list[str] | None = None) -> None:
+    _prepare_metrics(sys.argv[1:] if argv is None else argv)
     _register()
     try:
         cli.main(args=argv, prog_name="wecom-hr", standalone_mode=False)

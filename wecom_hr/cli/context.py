@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from wecom_hr import logs
 from wecom_hr.config import Settings, load_settings
-from wecom_hr.runtime import Runtime
+
+if TYPE_CHECKING:
+    from wecom_hr.runtime import Runtime
 
 
 class CliState:
@@ -25,6 +29,8 @@ class CliState:
     @property
     def runtime(self) -> Runtime:
         if self._runtime is None:
+            from wecom_hr.runtime import Runtime  # late: `serve` sets up metrics before this import
+
             self._runtime = Runtime(self.settings)
         return self._runtime
 
