@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from storage import inbox
+from storage.db import utcnow
 from wecom_hr import metrics
 from wecom_hr.events import Event, MalformedEventError, parse_event
 from wecom_hr.logs import event_id_var
-from storage import inbox
-from storage.db import utcnow
 
 if TYPE_CHECKING:
     from wecom_hr.config import Settings
