@@ -1,0 +1,158 @@
+"""Chat archive tables (issue 4).
+
+Raw envelopes are the archive's inbox: what GetChatData returned, stored before the cursor moves.
+Messages are the decrypted evidence, append-only and hash-chained by ``id`` (the chain position,
+assigned by the single puller, so it has no gaps the way a database sequence can).
+Docs and postings are the search index derived from messages: rebuildable, not evidence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.db import Base
+
+BIG = BigInteger().with_variant(Integer, "sqlite")
+
+# Envelope states: waiting for decryption, waiting for a private key, decryption failed, decrypted.
+PENDING, NOKEY, FAILED, DONE = "pending", "nokey", "failed", "done"
+
+
+class ArchiveState(Base):
+    """Small named values: the GetChatData cursor and the head of the hash chain."""
+
+    __tablename__ = "archive_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    value: Mapped[str] = mapped_column(String(128), default="")
+    updated_at: Mapped[datetime]
+
+
+class ArchiveEnvelope(Base):
+    __tablename__ = "archive_envelopes"
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    msgid: Mapped[str] = mapped_column(String(128), unique=True)
+    publickey_ver: Mapped[int] = mapped_column(Integer)
+    encrypt_random_key: Mapped[str] = mapped_column(Text)
+    encrypt_chat_msg: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_archive_envelopes_status", "status", "id"),)
+
+
+class ArchiveMessage(Base):
+    """One decrypted message. Never updated or deleted by the application."""
+
+    __tablename__ = "archive_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    msgid: Mapped[str] = mapped_column(String(128), unique=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(16))
+    msgtype: Mapped[str] = mapped_column(String(32))
+    sender: Mapped[str] = mapped_column(String(128))
+    tolist: Mapped[str] = mapped_column(Text)            # JSON array, kept as the exact hashed text
+    roomid: Mapped[str] = mapped_column(String(128))
+    customer: Mapped[str] = mapped_column(String(128))   # the external userid (wo…/wm…), or ""
+    msgtime: Mapped[int] = mapped_column(BigInteger)     # milliseconds since the epoch, as WeCom sends
+    text: Mapped[str] = mapped_column(Text)              # extracted text: what search and watch-lists see
+    ref_msgid: Mapped[str] = mapped_column(String(128))  # revoke: the recalled message's msgid
+    raw: Mapped[str] = mapped_column(Text)               # the decrypted JSON exactly as the SDK returned it
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_archive_messages_ref", "ref_msgid"),)
+
+
+class ArchiveDoc(Base):
+    """The searchable projection of a message: narrow rows so scans stay in cache."""
+
+    __tablename__ = "archive_docs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    msgtime: Mapped[int] = mapped_column(BigInteger)
+    sender: Mapped[str] = mapped_column(String(128))
+    customer: Mapped[str] = mapped_column(String(128))
+    conv: Mapped[str] = mapped_column(String(300))      # roomid, or "p:a|b" for a one-to-one chat
+    msgtype: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)             # folded text (same length as the original)
+
+    __table_args__ = (
+        Index("ix_archive_docs_time", "msgtime", "id"),
+        Index("ix_archive_docs_sender", "sender", "msgtime"),
+        Index("ix_archive_docs_customer", "customer", "msgtime"),
+        Index("ix_archive_docs_conv", "conv", "msgtime", "id"),
+    )
+
+
+class ArchivePosting(Base):
+    """Bigram postings (see storage.archive_text): keyed so that "newest first" is an index walk
+    and every count of a 2-4 character term is answered from this index alone."""
+
+    __tablename__ = "archive_postings"
+
+    gram: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    msgtime: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    doc_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    next2: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    marks: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class ArchiveMedia(Base):
+    """Downloaded media (resumable: ``indexbuf`` is where GetMediaData continues)."""
+
+    __tablename__ = "archive_media"
+
+    sdkfileid: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    msgid: Mapped[str] = mapped_column(String(128))
+    path: Mapped[str] = mapped_column(Text)
+    indexbuf: Mapped[str] = mapped_column(Text, default="")
+    received_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    md5sum: Mapped[str] = mapped_column(String(64), default="")
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime]
+
+
+class WatchRuleRow(Base):
+    """Watch-list rules created through the API (config rules live in the config file)."""
+
+    __tablename__ = "archive_watch_rules"
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class WatchHit(Base):
+    __tablename__ = "archive_watch_hits"
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    msgid: Mapped[str] = mapped_column(String(128))
+    severity: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(128))
+    customer: Mapped[str] = mapped_column(String(128))
+    snippet: Mapped[str] = mapped_column(Text)
+    msgtime: Mapped[int] = mapped_column(BigInteger)
+    hit_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("rule", "msgid", name="uq_archive_watch_hits_rule_msgid"),
+        Index("ix_archive_watch_hits_time", "hit_at"),
+    )

@@ -1,0 +1,223 @@
+"""Archive search over the bigram postings: exact substring semantics, same answers on both backends.
+
+Each AND-group is driven by its cheapest access path, chosen per query from capped counts:
+
+- ``index``: the rows of one term's selection (storage.archive_text), walked newest first in the
+  posting key order, so a page stops after ``limit`` rows. Other 2-4 character terms (and NOTs)
+  are index lookups on the same (time, doc); only 1-character and 5+-character terms read bodies.
+- ``range``: a rare single character: the grams starting with it are one integer range.
+- ``scan``: a common single character, only exclusions, or a filter (sender, customer, room,
+  type) more selective than any term: the docs table, newest first, with substring tests.
+
+``full_scan`` is the reference: the same substring tests on every row. Tests and the bench
+compare the two on every query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from storage.archive_query import Group, Query
+from storage.archive_text import Selection, char_range, selections
+
+ESTIMATE_CAP = 20000      # counts are only compared, so counting further is wasted work
+RARE_RANGE = 5000         # a 1-character range this small is cheaper than a scan
+MAX_WINDOWS = 6           # 4-character windows of a long term considered as its driver
+
+
+@dataclass(frozen=True)
+class Filters:
+    sender: str = ""
+    customer: str = ""
+    room: str = ""            # a roomid, or the "p:a|b" conversation key of a one-to-one chat
+    msgtype: str = ""
+    time_from: int | None = None  # ms, inclusive
+    time_to: int | None = None    # ms, exclusive
+
+    def doc_conditions(self) -> list[tuple[str, str]]:
+        return [(c, v) for c, v in (("sender", self.sender), ("customer", self.customer),
+                                    ("conv", self.room), ("msgtype", self.msgtype)) if v]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    ids: list[int]
+    plan: str
+
+
+class _Sql:
+    """Bound parameters and unique aliases for one statement."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.params: dict[str, Any] = {}
+        self._aliases = 0
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return ":" + name
+
+    def alias(self) -> str:
+        self._aliases += 1
+        return f"x{self._aliases}"
+
+    def contains(self, column: str, term: str) -> str:
+        fn = "strpos" if self.dialect == "postgresql" else "instr"
+        return f"{fn}({column}, {self.bind(term)}) > 0"
+
+    def selection(self, sel: Selection, a: str) -> list[str]:
+        conds = [f"{a}.gram = {self.bind(sel.gram)}"]
+        if sel.next_lo is not None:
+            if sel.next_hi == sel.next_lo + 1:
+                conds.append(f"{a}.next2 = {self.bind(sel.next_lo)}")
+            else:
+                conds.append(f"{a}.next2 >= {self.bind(sel.next_lo)} AND {a}.next2 < {self.bind(sel.next_hi)}")
+        if sel.min_marks == 2:
+            conds.append(f"{a}.marks = 2")
+        elif sel.min_marks:
+            conds.append(f"{a}.marks >= {self.bind(sel.min_marks)}")
+        return conds
+
+    def posting_exists(self, sel: Selection, outer: str) -> str:
+        a = self.alias()
+        conds = self.selection(sel, a) + [f"{a}.msgtime = {outer}.msgtime", f"{a}.doc_id = {outer}.doc_id"]
+        return f"EXISTS (SELECT 1 FROM archive_postings {a} WHERE {' AND '.join(conds)})"
+
+
+def _capped(session: Session, where: str, params: dict[str, Any]) -> int:
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM archive_postings x0 WHERE {where} LIMIT {ESTIMATE_CAP}) c"
+    return int(session.execute(text(sql), params).scalar_one())
+
+
+def _estimate(session: Session, sel: Selection) -> int:
+    q = _Sql("")
+    return _capped(session, " AND ".join(q.selection(sel, "x0")), q.params)
+
+
+def _filter_estimate(session: Session, f: Filters) -> int:
+    best = 1 << 62
+    for column, value in f.doc_conditions():
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM archive_docs WHERE {column} = :v LIMIT {ESTIMATE_CAP}) c"
+        best = min(best, int(session.execute(text(sql), {"v": value}).scalar_one()))
+    return best
+
+
+def _best_selection(session: Session, term: str) -> tuple[Selection, int]:
+    options = selections(term)
+    if len(options) > MAX_WINDOWS:  # spread the windows over the term
+        step = (len(options) - 1) / (MAX_WINDOWS - 1)
+        options = [options[round(i * step)] for i in range(MAX_WINDOWS)]
+    return min(((s, _estimate(session, s)) for s in options), key=lambda pair: pair[1])
+
+
+@dataclass
+class _Plan:
+    kind: str                        # "index" | "range" | "scan"
+    driver: str = ""                 # the term that drives an index or range plan
+    selection: Selection | None = None
+    char_lo: int = 0
+    char_hi: int = 0
+
+
+def _choose(session: Session, group: Group, f: Filters) -> _Plan:
+    best, cost = _Plan("scan"), 1 << 62
+    for term in group.include:
+        if len(term) >= 2:
+            sel, n = _best_selection(session, term)
+            if n < cost:
+                best, cost = _Plan("index", term, sel), n
+        else:
+            lo, hi = char_range(term)
+            n = _capped(session, "x0.gram >= :lo AND x0.gram < :hi AND x0.marks = 2", {"lo": lo, "hi": hi})
+            if n < RARE_RANGE and n < cost:
+                best, cost = _Plan("range", term, None, lo, hi), n
+    if f.doc_conditions() and best.kind != "scan" and _filter_estimate(session, f) < cost:
+        return _Plan("scan")
+    return best
+
+
+def _group_sql(session: Session, q: _Sql, group: Group, f: Filters) -> tuple[str, str]:
+    plan = _choose(session, group, f)
+    if plan.kind == "scan":
+        where = [f"d.{c} = {q.bind(v)}" for c, v in f.doc_conditions()]
+        where += _time(q, f, "d.msgtime")
+        where += [q.contains("d.body", t) for t in group.include]
+        where += ["NOT " + q.contains("d.body", t) for t in group.exclude]
+        sql = "SELECT d.id AS doc_id, d.msgtime AS msgtime FROM archive_docs d"
+        return sql + (" WHERE " + " AND ".join(where) if where else ""), "scan"
+    t = q.alias()
+    if plan.kind == "index":
+        assert plan.selection is not None
+        source, where = f"archive_postings {t}", q.selection(plan.selection, t)
+    else:
+        source = (f"(SELECT DISTINCT doc_id, msgtime FROM archive_postings WHERE gram >= {q.bind(plan.char_lo)} "
+                  f"AND gram < {q.bind(plan.char_hi)} AND marks = 2) {t}")
+        where = []
+    where += _time(q, f, f"{t}.msgtime")
+    body_checks = [f"d.{c} = {q.bind(v)}" for c, v in f.doc_conditions()]
+    for term in group.include:
+        if term == plan.driver and (plan.kind == "range" or (plan.selection and plan.selection.exact)):
+            continue
+        if 2 <= len(term) and term != plan.driver:
+            sel, _ = _best_selection(session, term) if len(term) > 4 else (selections(term)[0], 0)
+            where.append(q.posting_exists(sel, t))
+        if len(term) == 1 or len(term) > 4:
+            body_checks.append(q.contains("d.body", term))
+    for term in group.exclude:
+        if 2 <= len(term) <= 4:
+            where.append("NOT " + q.posting_exists(selections(term)[0], t))
+        else:
+            body_checks.append("NOT " + q.contains("d.body", term))
+    if body_checks:
+        # OFFSET 0 keeps PostgreSQL from turning this into a join that scans every doc.
+        where.append(f"EXISTS (SELECT 1 FROM archive_docs d WHERE d.id = {t}.doc_id AND "
+                     f"{' AND '.join(body_checks)} LIMIT 1 OFFSET 0)")
+    sql = f"SELECT {t}.doc_id AS doc_id, {t}.msgtime AS msgtime FROM {source}"
+    return sql + (" WHERE " + " AND ".join(where) if where else ""), plan.kind
+
+
+def _time(q: _Sql, f: Filters, column: str) -> list[str]:
+    out = []
+    if f.time_from is not None:
+        out.append(f"{column} >= {q.bind(f.time_from)}")
+    if f.time_to is not None:
+        out.append(f"{column} < {q.bind(f.time_to)}")
+    return out
+
+
+def search(session: Session, query: Query, filters: Filters = Filters(), limit: int = 50,
+           offset: int = 0, with_total: bool = True) -> SearchResult:
+    """Newest first (time, then archive position), ``limit`` ids from ``offset``, and the total."""
+    q = _Sql(session.get_bind().dialect.name)
+    if q.dialect == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))  # compiling costs more than these queries run
+    parts = [_group_sql(session, q, g, filters) for g in (query.groups or (Group(),))]
+    inner = parts[0][0] if len(parts) == 1 else " UNION ".join(sql for sql, _ in parts)
+    order = "ORDER BY msgtime DESC, doc_id DESC LIMIT :limit OFFSET :offset"
+    page_sql = f"{inner} {order}" if len(parts) == 1 else f"SELECT doc_id, msgtime FROM ({inner}) u {order}"
+    params = {**q.params, "limit": limit, "offset": offset}
+    ids = [int(r[0]) for r in session.execute(text(page_sql), params)]
+    total = -1
+    if with_total:
+        total = int(session.execute(text(f"SELECT count(*) FROM ({inner}) c"), q.params).scalar_one())
+    return SearchResult(total, ids, "+".join(kind for _, kind in parts))
+
+
+def full_scan(session: Session, query: Query, filters: Filters = Filters()) -> list[int]:
+    """The reference answer: every doc tested directly, newest first. For tests and the bench."""
+    q = _Sql(session.get_bind().dialect.name)
+    where = [f"d.{c} = {q.bind(v)}" for c, v in filters.doc_conditions()] + _time(q, filters, "d.msgtime")
+    ors = []
+    for g in query.groups:
+        conds = [q.contains("d.body", t) for t in g.include] + ["NOT " + q.contains("d.body", t) for t in g.exclude]
+        ors.append("(" + " AND ".join(conds or ["1=1"]) + ")")
+    if ors:
+        where.append("(" + " OR ".join(ors) + ")")
+    sql = "SELECT d.id FROM archive_docs d" + (" WHERE " + " AND ".join(where) if where else "")
+    return [int(r[0]) for r in session.execute(text(sql + " ORDER BY d.msgtime DESC, d.id DESC"), q.params)]
