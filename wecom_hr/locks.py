@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -10,7 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from storage import locks as lease_rows
+from wecom_hr.wecom.tokens import REDIS_ERRORS
 from storage.db import Database
+
+log = logging.getLogger(__name__)
 
 
 def holder_id() -> str:
@@ -28,14 +32,18 @@ class Locks:
         """Try once, without waiting; yields whether this caller holds the lock."""
         if self._redis is not None:
             lock = self._redis.lock(self._prefix + name, timeout=ttl, blocking=False)
-            got = lock.acquire(blocking=False)
+            try:
+                got = lock.acquire(blocking=False)
+            except REDIS_ERRORS as exc:  # fail closed: without Redis nobody can prove exclusivity
+                log.warning("lock %s: Redis unreachable (%s); not running", name, type(exc).__name__)
+                got = False
             try:
                 yield bool(got)
             finally:
                 if got:
                     try:
                         lock.release()
-                    except Exception:  # expired while we worked: someone else may hold it now
+                    except Exception:  # expired while we worked, or Redis went away: nothing to free
                         pass
             return
         me = holder_id()
@@ -52,10 +60,14 @@ class Locks:
         """Take or extend a long-held lease (the scheduler's leadership); True while we hold it."""
         if self._redis is not None:
             key = self._prefix + name
-            if self._redis.set(key, holder, nx=True, ex=int(ttl)):
-                return True
             script = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
                       "return redis.call('expire', KEYS[1], ARGV[2]) end return 0")
-            return bool(self._redis.eval(script, 1, key, holder, int(ttl)))
+            try:
+                if self._redis.set(key, holder, nx=True, ex=int(ttl)):
+                    return True
+                return bool(self._redis.eval(script, 1, key, holder, int(ttl)))
+            except REDIS_ERRORS as exc:  # the leader steps down; it resumes when Redis answers again
+                log.warning("lease %s: Redis unreachable (%s); standing by", name, type(exc).__name__)
+                return False
         with self._db.session_scope() as s:
             return lease_rows.acquire(s, name, holder, ttl)

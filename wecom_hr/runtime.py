@@ -16,7 +16,7 @@ from wecom_hr.locks import Locks
 from wecom_hr.metrics import observe_api_call
 from wecom_hr.wecom import WeComClient
 from wecom_hr.wecom.client import RetryPolicy
-from wecom_hr.wecom.tokens import MemoryTokenStore, RedisTokenStore, TokenStore
+from wecom_hr.wecom.tokens import FallbackTokenStore, MemoryTokenStore, RedisTokenStore, TokenStore
 from storage.db import Database
 
 SECRET_KINDS = ("app", "contact", "archive")
@@ -32,8 +32,8 @@ class Runtime:
 
             redis = redis_lib.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
         self.redis = redis
-        self.tokens: TokenStore = (RedisTokenStore(redis, settings.redis_prefix) if redis is not None
-                                   else MemoryTokenStore())
+        self.tokens: TokenStore = (FallbackTokenStore(RedisTokenStore(redis, settings.redis_prefix))
+                                   if redis is not None else MemoryTokenStore())
         self.locks = Locks(self.db, redis, settings.redis_prefix)
         self._retry = retry
         self._clients: dict[str, WeComClient] = {}

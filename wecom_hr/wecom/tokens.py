@@ -8,10 +8,18 @@ does not throw away the fresh one another worker just fetched.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, LockError)
 
 Fetch = Callable[[], tuple[str, int]]  # -> (token, expires_in seconds)
 EARLY_REFRESH = 300  # refresh five minutes before WeCom's expiry, as its docs advise
@@ -75,3 +83,39 @@ class RedisTokenStore:
 
     def invalidate(self, key: str, token: str) -> None:
         self._redis.eval(self._CAS_DELETE, 1, self._prefix + key, token)
+
+
+class FallbackTokenStore:
+    """Redis first; while Redis is unreachable, a per-process cache keeps WeCom calls working.
+
+    The price of the outage is one gettoken per process instead of one per deployment; when Redis
+    answers again the shared token is used again. Logged once per outage, not per call.
+    """
+
+    def __init__(self, primary: TokenStore, fallback: TokenStore | None = None) -> None:
+        self._primary = primary
+        self._fallback = fallback or MemoryTokenStore()
+        self._degraded = False
+
+    def _note(self, degraded: bool, exc: Exception | None = None) -> None:
+        if degraded and not self._degraded:
+            log.warning("token cache: Redis unreachable (%s); using a per-process cache", type(exc).__name__)
+        elif not degraded and self._degraded:
+            log.warning("token cache: Redis is back; sharing tokens again")
+        self._degraded = degraded
+
+    def get(self, key: str, fetch: Fetch) -> str:
+        try:
+            token = self._primary.get(key, fetch)
+        except REDIS_ERRORS as exc:
+            self._note(True, exc)
+            return self._fallback.get(key, fetch)
+        self._note(False)
+        return token
+
+    def invalidate(self, key: str, token: str) -> None:
+        self._fallback.invalidate(key, token)
+        try:
+            self._primary.invalidate(key, token)
+        except REDIS_ERRORS as exc:
+            self._note(True, exc)
