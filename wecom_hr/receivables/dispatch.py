@@ -1,7 +1,8 @@
 """From a run's pending reminders to one digest per recipient.
 
 Buckets (owner, tier, currency → count, total) come from one GROUP BY; the Router turns each
-(owner, tier) into recipients; each recipient's sections then fetch only their worst few items.
+(owner, tier) into recipients; the worst items per owner come from one window query per tier
+(worst.py), and each recipient's sections merge those of their owners.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import directory
-from storage.receivables import PENDING, UNPAID, Receivable, ReminderLog, latest_followups, money
+from storage.receivables import FollowUp
 from wecom_hr.receivables.claims import Bucket
 from wecom_hr.receivables.digest import Line, Section
 from wecom_hr.receivables.recipients import Router
 from wecom_hr.receivables.settings import ReminderPolicy, Tier
+from wecom_hr.receivables.worst import Item, Worst, latest_notes, merged, worst_items
 
 FOLLOWUP_PATH = "/receivables/followup"
 
@@ -52,29 +54,38 @@ def plan(router: Router, policy: ReminderPolicy, rows: list[Bucket]) -> Plan:
     return out
 
 
-def _lines(session: Session, run_id: str, days: int, owners: set[str], role: str, today: date, limit: int,
-           public_url: str) -> list[Line]:
-    outstanding = Receivable.amount - Receivable.paid_amount
-    q = (select(Receivable.id, Receivable.order_no, Receivable.customer_name, Receivable.external_userid,
-                outstanding, Receivable.currency, Receivable.due_on, Receivable.salesperson)
-         .join(ReminderLog, ReminderLog.receivable_id == Receivable.id)
-         .where(ReminderLog.run_id == run_id, ReminderLog.status == PENDING, ReminderLog.tier_days == days,
-                Receivable.salesperson.in_(sorted(owners)), Receivable.status.in_(UNPAID))
-         .order_by(Receivable.due_on, outstanding.desc(), Receivable.order_no).limit(limit))
-    rows = session.execute(q).all()
-    notes = latest_followups(session, [r[0] for r in rows]) if role != "finance" else {}
-    lines = []
-    for rid, order_no, name, external, amount, currency, due_on, owner in rows:
-        note = notes.get(rid)
-        followup = ""
-        if note is not None:
-            promised = f"（承诺 {note.promised_on.isoformat()} 付款）" if note.promised_on else ""
-            followup = f"{note.note[:60]}{promised}"
-        link = f"{public_url}{FOLLOWUP_PATH}?order={quote(order_no)}" if role == "own" else ""
-        lines.append(Line(order_no=order_no, customer=name or external, outstanding=money(amount), currency=currency,
-                          days_overdue=(today - due_on).days, owner_name=directory.display_name(session, owner),
-                          followup=followup, link=link))
-    return lines
+def _line(item: Item, role: str, today: date, names: dict[str, str], notes: dict[int, FollowUp],
+          public_url: str) -> Line:
+    note = notes.get(item.id)
+    followup = ""
+    if note is not None:
+        promised = f"（承诺 {note.promised_on.isoformat()} 付款）" if note.promised_on else ""
+        followup = f"{note.note[:60]}{promised}"
+    link = f"{public_url}{FOLLOWUP_PATH}?order={quote(item.order_no)}" if role == "own" else ""
+    return Line(order_no=item.order_no, customer=item.customer, outstanding=item.outstanding,
+                currency=item.currency, days_overdue=(today - item.due_on).days,
+                owner_name=names.get(item.owner, item.owner), followup=followup, link=link)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every recipient's sections are built from, fetched once per run."""
+
+    buckets: dict[tuple[int, str], list[Bucket]]
+    worst: Worst
+    notes: dict[int, FollowUp]
+    names: dict[str, str]
+    today: date
+    limit: int
+    public_url: str
+
+
+def context(session: Session, run_id: str, rows: list[Bucket], today: date, limit: int,
+            public_url: str) -> Context:
+    worst = worst_items(session, run_id, sorted({b.tier_days for b in rows}), limit)
+    ids = [i.id for items in worst.values() for i in items]
+    names = {u: n for u, n in session.execute(select(directory.Member.userid, directory.Member.name))}
+    return Context(index(rows), worst, latest_notes(session, ids), names, today, limit, public_url)
 
 
 def index(rows: list[Bucket]) -> dict[tuple[int, str], list[Bucket]]:
@@ -84,18 +95,18 @@ def index(rows: list[Bucket]) -> dict[tuple[int, str], list[Bucket]]:
     return out
 
 
-def sections_for(session: Session, run_id: str, wanted: dict[tuple[int, str], set[str]],
-                 buckets: dict[tuple[int, str], list[Bucket]], today: date, limit: int,
-                 public_url: str) -> list[Section]:
+def sections_for(ctx: Context, wanted: dict[tuple[int, str], set[str]]) -> list[Section]:
     """The recipient's sections, own items first, then by tier; totals from the buckets."""
     order = {"own": 0, "team": 1, "finance": 2}
     out = []
     for (days, role), owners in sorted(wanted.items(), key=lambda kv: (order[kv[0][1]], kv[0][0])):
         section = Section(tier_days=days, role=role)
         for owner in owners:
-            for b in buckets.get((days, owner), ()):
+            for b in ctx.buckets.get((days, owner), ()):
                 section.add(b.currency, b.count, b.total)
         if section.count:
-            section.lines = _lines(session, run_id, days, owners, role, today, limit, public_url)
+            notes = ctx.notes if role != "finance" else {}
+            section.lines = [_line(i, role, ctx.today, ctx.names, notes, ctx.public_url)
+                             for i in merged(ctx.worst, days, owners, ctx.limit)]
             out.append(section)
     return out

@@ -35,26 +35,30 @@ class Router:
 
     def __init__(self, session: Session, finance: tuple[str, ...]) -> None:
         self._session = session
-        self._finance = [u for u in finance if not has_left(session, u)]
-        self._cache: dict[tuple[str, str], list[str]] = {}
+        self._left: dict[str, bool] = {}
+        self._finance = [u for u in finance if not self._has_left(u)]
+        self._managers: dict[str, list[str]] = {}
+
+    def _has_left(self, userid: str) -> bool:
+        if userid not in self._left:
+            self._left[userid] = has_left(self._session, userid)
+        return self._left[userid]
 
     def recipients(self, owner: str, audience: str) -> list[str]:
-        key = (owner, audience)
-        if key not in self._cache:
-            self._cache[key] = self._resolve(owner, audience)
-        return self._cache[key]
-
-    def _resolve(self, owner: str, audience: str) -> list[str]:
-        s = self._session
         if audience == "finance":
             return list(self._finance)
-        managers = directory.managers_of(s, owner)
-        if audience == "owner" and not has_left(s, owner):
+        if audience == "owner" and not self._has_left(owner):
             return [owner]
-        found = list(managers)
-        if has_left(s, owner):
-            successor = successor_of(s, owner)
-            if successor and successor not in found and not has_left(s, successor):
-                found.append(successor)
+        if owner not in self._managers:
+            self._managers[owner] = self._successors(owner)
         # No manager in the directory (or none left): finance still hears about the money.
-        return found or list(self._finance)
+        return list(self._managers[owner]) or list(self._finance)
+
+    def _successors(self, owner: str) -> list[str]:
+        """The owner's managers, plus the successor when the owner has left."""
+        found = list(directory.managers_of(self._session, owner))
+        if self._has_left(owner):
+            successor = successor_of(self._session, owner)
+            if successor and successor not in found and not self._has_left(successor):
+                found.append(successor)
+        return found

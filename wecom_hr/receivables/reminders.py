@@ -74,10 +74,9 @@ def _queue_digests(s: Session, settings: Settings, conf: ReceivablesSettings, ru
                    result: dict[str, Any], after_enqueue: AfterEnqueue | None) -> list[tuple[str, int]]:
     rows = claims.buckets(s, run_id)
     plan = dispatch.plan(Router(s, settings.roles.finance), conf.policy, rows)
-    by_tier_owner = dispatch.index(rows)
+    ctx = dispatch.context(s, run_id, rows, today, conf.policy.max_items, settings.public_url)
     for n, recipient in enumerate(sorted(plan.sections), 1):
-        sections = dispatch.sections_for(s, run_id, plan.sections[recipient], by_tier_owner, today,
-                                         conf.policy.max_items, settings.public_url)
+        sections = dispatch.sections_for(ctx, plan.sections[recipient])
         if not sections:
             continue
         content = render(today, sections, _footer(settings, sections))
