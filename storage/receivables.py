@@ -9,9 +9,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import (BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
-                        select)
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.db import Base, utcnow
@@ -40,7 +53,7 @@ class Receivable(Base):
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     issued_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     due_on: Mapped[date] = mapped_column(Date)
-    paid_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    paid_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     status: Mapped[str] = mapped_column(String(12), default=OPEN)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -136,7 +149,7 @@ class DunningLetter(Base):
     __table_args__ = (UniqueConstraint("task_id", "version", name="uq_dunning_letters_version"),)
 
 
-def money(value: Decimal | float | int | str | None) -> Decimal:
+def money(value: Decimal | float | str | None) -> Decimal:
     """SQLite hands back floats for sums; everything leaves here as a 2-place Decimal."""
     if value is None:
         return Decimal("0.00")
@@ -151,6 +164,15 @@ def status_for(amount: Decimal, paid: Decimal) -> str:
 
 def customer_key(external_userid: str, customer_name: str) -> str:
     return external_userid if external_userid else f"name:{customer_name}"
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an INSERT/UPDATE touched; INSERTs must run with ``preserve_rowcount`` (else -1 on PostgreSQL)."""
+    return max(int(cast(CursorResult[Any], result).rowcount or 0), 0)
+
+
+def table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def by_order(session: Session, order_no: str) -> Receivable | None:

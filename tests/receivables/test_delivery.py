@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
-
-from datetime import datetime
 
 from tests.receivables.conftest import NOW, SH, item, load
 from wecom_hr.scheduler import run_job
@@ -46,8 +44,9 @@ def test_wecom_outage_is_retried_without_duplicates(env: Any) -> None:
     run_job(env.runtime, "overdue-reminders", NOW)
     assert env.sim.sent_messages == []
     env.sim.clear_faults()
-    from storage import outbox
     from sqlalchemy import update
+
+    from storage import outbox
 
     with env.runtime.db.session_scope() as s:  # the worker's backoff, fast-forwarded
         s.execute(update(outbox.OutboxMessage).values(next_attempt_at=NOW - timedelta(days=1)))

@@ -18,7 +18,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.db import UtcDateTime
-from storage.receivables import (CANCELLED, PAID, PENDING, QUEUED, UNPAID, Receivable, ReminderLog, money)
+from storage.receivables import (
+    CANCELLED,
+    PAID,
+    PENDING,
+    QUEUED,
+    UNPAID,
+    Receivable,
+    ReminderLog,
+    money,
+    rowcount,
+    table,
+)
 from wecom_hr.receivables.settings import ReminderPolicy
 
 
@@ -41,10 +52,10 @@ def claim(session: Session, policy: ReminderPolicy, now: datetime, run_id: str) 
         due = (select(Receivable.id, literal(tier.days, Integer), literal(run_id, String), literal(PENDING, String),
                       literal(now, UtcDateTime()))
                .where(Receivable.status.in_(UNPAID), Receivable.due_on <= policy.cutoff(tier, now), ~already))
-        stmt = dialect_insert(ReminderLog.__table__).from_select(
+        stmt = dialect_insert(table(ReminderLog)).from_select(
             ["receivable_id", "tier_days", "run_id", "status", "claimed_at"], due).on_conflict_do_nothing()
         # SQLAlchemy 2.1 reports -1 for INSERT rowcounts on PostgreSQL unless asked to keep them.
-        claimed += session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount or 0
+        claimed += rowcount(session.execute(stmt.execution_options(preserve_rowcount=True)))
     return claimed
 
 
@@ -56,9 +67,9 @@ def pending_runs(session: Session) -> list[str]:
 def cancel_paid(session: Session, run_id: str) -> int:
     """Receivables paid since they were claimed are not sent: payment stops escalation."""
     paid = select(Receivable.id).where(Receivable.status == PAID)
-    return session.execute(update(ReminderLog).where(
+    return rowcount(session.execute(update(ReminderLog).where(
         ReminderLog.run_id == run_id, ReminderLog.status == PENDING, ReminderLog.receivable_id.in_(paid))
-        .values(status=CANCELLED)).rowcount or 0
+        .values(status=CANCELLED)))
 
 
 def buckets(session: Session, run_id: str) -> list[Bucket]:
@@ -81,8 +92,8 @@ def mark(session: Session, run_id: str, status: str, now: datetime, owners_tiers
         total = 0
         for owner, tier_days in owners_tiers:
             ids = select(Receivable.id).where(Receivable.salesperson == owner)
-            total += session.execute(stmt.where(ReminderLog.tier_days == tier_days, ReminderLog.receivable_id.in_(ids))
-                                     .values(status=status)).rowcount or 0
+            mine = stmt.where(ReminderLog.tier_days == tier_days, ReminderLog.receivable_id.in_(ids))
+            total += rowcount(session.execute(mine.values(status=status)))
         return total
     values = {"status": status, "queued_at": now} if status == QUEUED else {"status": status}
-    return session.execute(stmt.values(**values)).rowcount or 0
+    return rowcount(session.execute(stmt.values(**values)))

@@ -16,8 +16,19 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.db import UtcDateTime
-from storage.receivables import (PAID, PENDING, UNPAID, CollectionItem, CollectionTask, DunningLetter, Receivable,
-                                 ReminderLog, money)
+from storage.receivables import (
+    PAID,
+    PENDING,
+    UNPAID,
+    CollectionItem,
+    CollectionTask,
+    DunningLetter,
+    Receivable,
+    ReminderLog,
+    money,
+    rowcount,
+    table,
+)
 from wecom_hr.receivables.letters import LetterItem, draft
 from wecom_hr.receivables.settings import LedgerOptions
 
@@ -38,16 +49,16 @@ def open_tasks(session: Session, run_id: str, tier_days: list[int], now: datetim
     customers = (select(joined.c.customer_key, func.max(joined.c.customer_name), func.max(joined.c.external_userid),
                         literal("open", String), literal(now, UtcDateTime()), literal(now, UtcDateTime()))
                  .where(joined.c.id.is_not(None)).group_by(joined.c.customer_key))
-    ins = _insert(session)(CollectionTask.__table__).from_select(
+    ins = _insert(session)(table(CollectionTask)).from_select(
         ["customer_key", "customer_name", "external_userid", "status", "opened_at", "updated_at"], customers)
     session.execute(ins.on_conflict_do_update(index_elements=["customer_key"],
                                               set_={"status": "open", "closed_at": None, "updated_at": now}))
     items = (select(joined.c.id, CollectionTask.id, literal(now, UtcDateTime()))
              .join(CollectionTask, CollectionTask.customer_key == joined.c.customer_key)
              .where(joined.c.id.is_not(None)))
-    ins_items = _insert(session)(CollectionItem.__table__).from_select(["receivable_id", "task_id", "added_at"], items)
+    ins_items = _insert(session)(table(CollectionItem)).from_select(["receivable_id", "task_id", "added_at"], items)
     stmt = ins_items.on_conflict_do_nothing().execution_options(preserve_rowcount=True)  # else -1 on PostgreSQL
-    return session.execute(stmt).rowcount or 0
+    return rowcount(session.execute(stmt))
 
 
 def _needs_letter():  # type: ignore[no-untyped-def]
@@ -89,7 +100,7 @@ def draft_letters(session: Session, options: LedgerOptions, today: date, now: da
     for task_id, customer, items in _task_items(session):
         body = draft(customer, items, today, company=options.company_name, contact=options.contact,
                      template_path=options.letter_template)
-        batch.append(dict(task_id=task_id, version=versions.get(task_id, 0) + 1, body=body, drafted_at=now))
+        batch.append({"task_id": task_id, "version": versions.get(task_id, 0) + 1, "body": body, "drafted_at": now})
         if len(batch) >= LETTER_BATCH:
             drafted += _flush(session, batch)
     return drafted + _flush(session, batch)
@@ -97,7 +108,7 @@ def draft_letters(session: Session, options: LedgerOptions, today: date, now: da
 
 def _flush(session: Session, batch: list[dict[str, object]]) -> int:
     if batch:
-        session.execute(DunningLetter.__table__.insert(), batch)
+        session.execute(table(DunningLetter).insert(), batch)
     n = len(batch)
     batch.clear()
     return n
@@ -107,5 +118,5 @@ def close_paid(session: Session, now: datetime) -> int:
     """A task whose items are all paid closes; a later overdue item of the customer reopens it."""
     unpaid = (select(CollectionItem.receivable_id).join(Receivable, Receivable.id == CollectionItem.receivable_id)
               .where(CollectionItem.task_id == CollectionTask.id, Receivable.status != PAID))
-    return session.execute(update(CollectionTask).where(CollectionTask.status == "open", ~exists(unpaid))
-                           .values(status="closed", closed_at=now, updated_at=now)).rowcount or 0
+    return rowcount(session.execute(update(CollectionTask).where(CollectionTask.status == "open", ~exists(unpaid))
+                           .values(status="closed", closed_at=now, updated_at=now)))

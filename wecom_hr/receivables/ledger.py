@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.db import utcnow
-from storage.receivables import PAID, Payment, Receivable, customer_key, money, status_for
+from storage.receivables import PAID, Payment, Receivable, customer_key, money, status_for, table
 
 MAX_AMOUNT = Decimal("9999999999999999.99")  # Numeric(18,2)
 
@@ -119,11 +119,11 @@ def _existing(session: Session, order_nos: list[str]) -> dict[str, tuple[int, De
 
 def _values(item: ReceivableInput, paid: Decimal, now: datetime) -> dict[str, Any]:
     status = status_for(item.amount, paid)
-    return dict(order_no=item.order_no, customer_key=customer_key(item.external_userid, item.customer_name),
-                external_userid=item.external_userid, customer_name=item.customer_name,
-                salesperson=item.salesperson, amount=item.amount, currency=item.currency,
-                issued_on=item.issued_on, due_on=item.due_on, paid_amount=paid, status=status,
-                updated_at=now, paid_at=now if status == PAID else None)
+    return {"order_no": item.order_no, "customer_key": customer_key(item.external_userid, item.customer_name),
+                "external_userid": item.external_userid, "customer_name": item.customer_name,
+                "salesperson": item.salesperson, "amount": item.amount, "currency": item.currency,
+                "issued_on": item.issued_on, "due_on": item.due_on, "paid_amount": paid, "status": status,
+                "updated_at": now, "paid_at": now if status == PAID else None}
 
 
 def upsert_batch(session: Session, items: Iterable[ReceivableInput], now: datetime | None = None) -> UpsertCounts:
@@ -179,9 +179,9 @@ def _record_import_payments(session: Session, latest: Mapping[str, ReceivableInp
     if new_paid:
         q = select(Receivable.order_no, Receivable.id).where(Receivable.order_no.in_([o for o, _ in new_paid]))
         ids = {order_no: rid for order_no, rid in session.execute(q)}
-    rows = [dict(receivable_id=rid, amount=delta, paid_on=today, source="import", reference=None,
-                 recorded_by="", created_at=now) for rid, delta in changes]
-    rows += [dict(receivable_id=ids[o], amount=paid, paid_on=today, source="import", reference=None,
-                  recorded_by="", created_at=now) for o, paid in new_paid]
+    rows = [{"receivable_id": rid, "amount": delta, "paid_on": today, "source": "import", "reference": None,
+                 "recorded_by": "", "created_at": now} for rid, delta in changes]
+    rows += [{"receivable_id": ids[o], "amount": paid, "paid_on": today, "source": "import", "reference": None,
+                  "recorded_by": "", "created_at": now} for o, paid in new_paid]
     if rows:
-        session.execute(Payment.__table__.insert(), rows)
+        session.execute(table(Payment).insert(), rows)

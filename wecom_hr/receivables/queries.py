@@ -14,8 +14,19 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from storage import directory
-from storage.receivables import (UNPAID, CollectionItem, CollectionTask, FollowUp, Payment, Receivable, ReminderLog,
-                                 followups_of, latest_followups, latest_letter, money)
+from storage.receivables import (
+    UNPAID,
+    CollectionItem,
+    CollectionTask,
+    FollowUp,
+    Payment,
+    Receivable,
+    ReminderLog,
+    followups_of,
+    latest_followups,
+    latest_letter,
+    money,
+)
 from wecom_hr.receivables.recipients import successor_of
 
 MAX_PER_PAGE = 200
@@ -75,7 +86,7 @@ def page_args(page: str, per_page: str) -> tuple[int, int]:
 
 def listing(session: Session, owners: set[str] | None, today: date, *, overdue: str = "", salesperson: str = "",
             page: int = 1, per_page: int = 50) -> Page:
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if owners is not None:
         conditions.append(Receivable.salesperson.in_(sorted(owners)))
     if salesperson:

@@ -110,7 +110,7 @@ def _tier(item: Any, i: int) -> Tier:
     collect = get(item, path, "collect", bool, "finance" in audiences)
     unknown = set(item) - {"days", "notify", "collect"}
     if unknown:
-        raise ConfigError(f"{path}.{sorted(unknown)[0]}", "is not a known key")
+        raise ConfigError(f"{path}.{min(unknown)}", "is not a known key")
     return Tier(days, tuple(dict.fromkeys(audiences)), collect)
 
 
@@ -138,7 +138,7 @@ def policy_from(settings: Settings) -> ReminderPolicy:
     known = {"tiers", "timezone", "send_time", "skip_weekends", "quiet_hours", "max_items"}
     unknown = set(t) - known
     if unknown:
-        raise ConfigError(f"reminders.{sorted(unknown)[0]}", "is not a known key")
+        raise ConfigError(f"reminders.{min(unknown)}", "is not a known key")
     max_items = get(t, "reminders", "max_items", int, 10)
     if not 1 <= max_items <= 50:
         raise ConfigError("reminders.max_items", "must be 1..50")
@@ -156,7 +156,7 @@ def ledger_from(settings: Settings) -> LedgerOptions:
     t = settings.section("receivables")
     unknown = set(t) - {"default_currency", "csv_columns", "company_name", "contact", "letter_template"}
     if unknown:
-        raise ConfigError(f"receivables.{sorted(unknown)[0]}", "is not a known key")
+        raise ConfigError(f"receivables.{min(unknown)}", "is not a known key")
     columns = t.get("csv_columns", {})
     if not isinstance(columns, Mapping):
         raise ConfigError("receivables.csv_columns", "must be a table of field = \"header\"")
