@@ -7,7 +7,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, String, create_engine, event, text
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, DateTime, Engine, Result, String, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -36,6 +38,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE/INSERT/DELETE touched (typed: Session.execute returns a CursorResult here)."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 class Base(DeclarativeBase):

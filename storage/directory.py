@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.db import Base, utcnow
@@ -99,7 +99,7 @@ def rename_member(session: Session, old: str, new: str) -> None:
     for link in links:
         session.delete(link)
     session.flush()
-    session.execute(Member.__table__.update().where(Member.userid == old).values(userid=new))
+    session.execute(update(Member).where(Member.userid == old).values(userid=new))
     for dept, leader in kept:
         session.add(MemberDepartment(userid=new, department_id=dept, is_leader=leader))
 

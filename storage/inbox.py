@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import BigInteger, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from storage.db import Base, utcnow
+from storage.db import Base, rowcount, utcnow
 
 PENDING, PROCESSING, DONE, IGNORED, DEAD = "pending", "processing", "done", "ignored", "dead"
 
@@ -61,11 +61,11 @@ def claim(session: Session, worker_id: str, lease: timedelta, limit: int = 10, n
         query = query.with_for_update(skip_locked=True)
     claimed = []
     for event_id, status, attempts in session.execute(query).all():
-        won = session.execute(
+        won = rowcount(session.execute(
             update(InboxEvent)
             .where(InboxEvent.id == event_id, InboxEvent.status == status, InboxEvent.attempts == attempts)
             .values(status=PROCESSING, locked_by=worker_id, locked_until=now + lease, attempts=attempts + 1)
-        ).rowcount
+        ))
         if won:
             claimed.append(event_id)
     session.commit()
@@ -74,11 +74,11 @@ def claim(session: Session, worker_id: str, lease: timedelta, limit: int = 10, n
 
 def finish(session: Session, event_id: int, worker_id: str, status: str, error: str | None = None) -> bool:
     """Mark our claimed event done/ignored; False when our lease was lost to another worker."""
-    return bool(session.execute(
+    return bool(rowcount(session.execute(
         update(InboxEvent)
         .where(InboxEvent.id == event_id, InboxEvent.locked_by == worker_id, InboxEvent.status == PROCESSING)
         .values(status=status, handled_at=utcnow(), locked_by=None, locked_until=None, last_error=error)
-    ).rowcount)
+    )))
 
 
 def fail(session: Session, event_id: int, worker_id: str, error: str, max_attempts: int,
@@ -99,10 +99,10 @@ def fail(session: Session, event_id: int, worker_id: str, error: str, max_attemp
 
 
 def retry(session: Session, event_id: int) -> bool:
-    return bool(session.execute(
+    return bool(rowcount(session.execute(
         update(InboxEvent).where(InboxEvent.id == event_id, InboxEvent.status.in_([DEAD, IGNORED, DONE, PENDING]))
         .values(status=PENDING, attempts=0, next_attempt_at=utcnow(), last_error=None)
-    ).rowcount)
+    )))
 
 
 def listing(session: Session, failed_only: bool = False, limit: int = 50) -> list[InboxEvent]:

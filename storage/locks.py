@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from storage.db import Base, utcnow
+from storage.db import Base, rowcount, utcnow
 
 
 class Lease(Base):
@@ -27,15 +27,15 @@ def acquire(session: Session, name: str, holder: str, ttl: float, now: datetime 
     now = now or utcnow()
     until = now + timedelta(seconds=ttl)
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    inserted = session.execute(
+    inserted = rowcount(session.execute(
         dialect_insert(Lease).values(name=name, holder=holder, expires_at=until).on_conflict_do_nothing()
-    ).rowcount
+    ))
     if inserted:
         return True
-    return bool(session.execute(
+    return bool(rowcount(session.execute(
         update(Lease).where(Lease.name == name, (Lease.expires_at < now) | (Lease.holder == holder))
         .values(holder=holder, expires_at=until)
-    ).rowcount)
+    )))
 
 
 def release(session: Session, name: str, holder: str) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from storage.db import Base, utcnow
+from storage.db import Base, rowcount, utcnow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
@@ -50,7 +50,7 @@ def enqueue(session: Session, key: str, kind: str, touser: list[str], payload: d
     bind = session.get_bind()
     dialect_insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
     stmt = dialect_insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    return bool(session.execute(stmt).rowcount)
+    return bool(rowcount(session.execute(stmt)))
 
 
 def claim(session: Session, lease: timedelta, limit: int = 50, now: datetime | None = None) -> list[OutboxMessage]:
@@ -62,8 +62,9 @@ def claim(session: Session, lease: timedelta, limit: int = 50, now: datetime | N
         query = query.with_for_update(skip_locked=True)
     ids = []
     for msg_id, attempts in session.execute(query).all():
-        won = session.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id, OutboxMessage.attempts == attempts)
-                              .values(status=SENDING, locked_until=now + lease, attempts=attempts + 1)).rowcount
+        won = rowcount(session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == msg_id, OutboxMessage.attempts == attempts)
+            .values(status=SENDING, locked_until=now + lease, attempts=attempts + 1)))
         if won:
             ids.append(msg_id)
     session.commit()

@@ -8,6 +8,7 @@ through :func:`section`, so each feature validates its own keys with the same er
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import tomllib
@@ -173,7 +174,8 @@ def _wecom(raw: Mapping[str, Any]) -> WeComSettings:
 
 def _dataclass_from(cls: type, table: Mapping[str, Any], path: str) -> Any:
     defaults = cls()
-    values = {f: _get(table, path, f, type(getattr(defaults, f)), getattr(defaults, f)) for f in cls.__dataclass_fields__}
+    names = [f.name for f in dataclasses.fields(defaults)]
+    values = {f: _get(table, path, f, type(getattr(defaults, f)), getattr(defaults, f)) for f in names}
     unknown = set(table) - set(values)
     if unknown:
         raise ConfigError(f"{path}.{sorted(unknown)[0]}", "is not a known key")

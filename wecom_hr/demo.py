@@ -112,24 +112,26 @@ def start(workdir: Path, port: int, out: Out) -> Demo:
 
 def play_callbacks(demo: Demo) -> None:
     out, sim = demo.out, demo.sim
+    sender, callback_url = sim.sender, f"{demo.url}/wecom/callback"
+    assert sender is not None  # the demo simulator is built with a token and key
     out("\n== 1. WeCom verifies the callback URL")
-    res = sim.sender.url_check(demo.sim.callback_url)
+    res = sender.url_check(callback_url)
     out(f"   GET /wecom/callback -> {res.status_code}, echoed {res.text!r} "
-        f"({'matches' if res.text == sim.sender.last_echo else 'DOES NOT match'} what WeCom sent)")
+        f"({'matches' if res.text == sender.last_echo else 'DOES NOT match'} what WeCom sent)")
     out("\n== 2. A callback delivered three times (WeCom retries) is stored once")
     someone = demo.seed.all_salespeople[0]
     xml = sim.scenario.update_user(someone, position="高级销售")
-    statuses = sim.sender.deliver(sim.callback_url, xml, times=2)
+    statuses = sender.deliver(callback_url, xml, times=2)
     demo.wait_idle()
     with demo.runtime.db.session_scope() as s:
         copies = s.scalar(select(func.count()).where(inbox.InboxEvent.dedupe_key == inbox.dedupe_key(xml.encode())))
     out(f"   first delivery and two retries answered 200, {statuses}; rows stored for that event: {copies}")
     out("\n== 3. A forged callback is refused")
-    params, body = sim.sender.envelope(xml)
+    params, body = sender.envelope(xml)
     params["msg_signature"] = "0" * 40
     import requests
 
-    forged = requests.post(sim.callback_url, params=params, data=body, timeout=5)
+    forged = requests.post(callback_url, params=params, data=body, timeout=5)
     out(f"   bad signature -> HTTP {forged.status_code}")
 
 

@@ -49,8 +49,13 @@ def worker(state: CliState, once: bool) -> None:
             pass
         return
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        state.runtime.wakeup.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: (stop.set(), state.runtime.wakeup.set()))
+        signal.signal(sig, on_signal)
     loop.start()
     stop.wait()
     loop.stop()
