@@ -137,8 +137,11 @@ def play_callbacks(demo: Demo) -> None:
 
 def scenes() -> list[tuple[str, Callable[..., None]]]:
     """Each capability's scene, in story order: play(sim, runtime, out)."""
-    found: list[tuple[str, Callable[..., None]]] = []
-    return found
+    from wecom_hr.receivables import demo as receivables
+
+    return [
+        ("Overdue receivables: reminder, escalation, collection", receivables.play),
+    ]
 
 
 def summary(demo: Demo) -> None:
