@@ -25,7 +25,7 @@ from storage.archive_query import Group, Query
 from storage.archive_text import Selection, char_range, selections
 
 ESTIMATE_CAP = 20000      # counts are only compared, so counting further is wasted work
-RARE_RANGE = 5000         # a 1-character range this small is cheaper than a scan
+RARE_RANGE = ESTIMATE_CAP  # a 1-character range under the cap is cheaper than a scan (measured at 1M)
 MAX_WINDOWS = 6           # 4-character windows of a long term considered as its driver
 
 

@@ -145,7 +145,9 @@ def append_messages(session: Session, messages: Sequence[NewMessage],
         return []
     head = _state(session, HEAD, lock=True)
     position, prev = head.seq, head.value or GENESIS
-    msg_rows, doc_rows, postings = [], [], []
+    msg_rows: list[tuple[Any, ...]] = []
+    doc_rows: list[tuple[Any, ...]] = []
+    postings: list[tuple[int, int, int, int, int]] = []
     for m in fresh.values():
         position += 1
         values = (position, m.msgid, m.seq, m.action, m.msgtype, m.sender, m.tolist, m.roomid,
@@ -203,3 +205,10 @@ def request_pull(session: Session) -> None:
 def pull_requests(session: Session) -> int:
     row = session.get(ArchiveState, PULL_REQUESTS)
     return row.seq if row else 0
+
+
+def waiting_for_keys(session: Session) -> dict[int, int]:
+    """publickey_ver -> envelopes stored encrypted because that private key is not configured."""
+    rows = session.execute(select(ArchiveEnvelope.publickey_ver, func.count()).where(ArchiveEnvelope.status == NOKEY)
+                           .group_by(ArchiveEnvelope.publickey_ver))
+    return {int(v): int(n) for v, n in rows}

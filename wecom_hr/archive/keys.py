@@ -1,0 +1,63 @@
+"""RSA private keys by publickey_ver: each archived message names the key version it was sealed with.
+
+WeCom encrypts each message's random key with the corp's RSA public key (PKCS#1 v1.5); the admin
+can rotate the key pair, so old messages keep pointing at old versions. Keys are read lazily, so
+a missing file for an old version only stops the messages that need it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from wecom_hr.archive.errors import KeyDecryptError, MissingKeyError
+
+
+class KeyRing:
+    def __init__(self, paths: Mapping[int, str]) -> None:
+        self._paths = dict(paths)
+        self._keys: dict[int, rsa.RSAPrivateKey] = {}
+
+    @property
+    def versions(self) -> frozenset[int]:
+        return frozenset(self._paths)
+
+    def _key(self, version: int) -> rsa.RSAPrivateKey:
+        key = self._keys.get(version)
+        if key is not None:
+            return key
+        path = self._paths.get(version)
+        if path is None:
+            raise MissingKeyError(version)
+        try:
+            loaded = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+        except (OSError, ValueError, TypeError) as exc:
+            raise MissingKeyError(version) from exc
+        if not isinstance(loaded, rsa.RSAPrivateKey):
+            raise MissingKeyError(version)
+        self._keys[version] = loaded
+        return loaded
+
+    def check(self) -> dict[int, str]:
+        """Problems per version (unreadable file, not an RSA key), for start-up and `archive status`."""
+        problems = {}
+        for version in self._paths:
+            try:
+                self._key(version)
+            except MissingKeyError as exc:
+                problems[version] = str(exc.__cause__ or exc)
+        return problems
+
+    def random_key(self, version: int, encrypt_random_key: str) -> bytes:
+        """base64-decode and RSA-decrypt a message's encrypt_random_key."""
+        key = self._key(version)
+        try:
+            sealed = base64.b64decode(encrypt_random_key, validate=True)
+            return key.decrypt(sealed, padding.PKCS1v15())
+        except (binascii.Error, ValueError) as exc:
+            raise KeyDecryptError(f"encrypt_random_key does not decrypt with key version {version}") from exc
