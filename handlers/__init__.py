@@ -6,9 +6,11 @@ Handlers are thin: read the typed Event, call a workflow, write through the cont
 from __future__ import annotations
 
 from handlers import contacts, customers
+from handlers import archive  # chat archive (issue 4)
 from wecom_hr.dispatch import Route
 
 ROUTES: list[Route] = [
     *contacts.ROUTES,   # change_contact: directory sync (issue 3)
     *customers.ROUTES,  # change_external_contact: customer pool (issue 3)
+    *archive.ROUTES,    # msgaudit_notify: pull the chat archive (issue 4)
 ]

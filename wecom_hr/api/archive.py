@@ -1,0 +1,171 @@
+"""/api/v1/archive (search, context, CSV export, watch-list rules and hits) and /api/v1/audit.
+
+Only the compliance and admin roles may read the archive, and every search, context view and
+export is written to the audit log first, in the same transaction as the read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+from sqlalchemy import select
+
+from storage import audit
+from storage.archive import WatchHit, WatchRuleRow
+from storage.archive_query import QueryError
+from storage.db import utcnow
+from wecom_hr.api.auth import AccessDenied, api_user, require_roles, runtime
+from wecom_hr.archive import results
+from wecom_hr.archive.filters import FilterError, from_args
+from wecom_hr.archive.service import archive_settings
+from wecom_hr.archive.settings import watch_rule
+from wecom_hr.archive.watch import DEFAULT_PACK
+from wecom_hr.config import ConfigError
+
+bp = Blueprint("archive_api", __name__, url_prefix="/api/v1/archive")
+audit_bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
+ROLES = ("compliance", "admin")
+MAX_PER_PAGE, MAX_EXPORT = 200, 100_000
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise AccessDenied(400, f"{name} must be a number {low}..{high}")
+    return int(raw)
+
+
+def _query_and_filters() -> tuple[str, Any]:
+    q = request.args.get("q", "").strip()
+    try:
+        return q, from_args(request.args, runtime().settings.timezone)
+    except FilterError as exc:
+        raise AccessDenied(400, str(exc)) from None
+
+
+@bp.get("/search")
+@require_roles(*ROLES)
+def search() -> Any:
+    q, filters = _query_and_filters()
+    page, per_page = _int("page", 1, 1, 10_000), _int("per_page", 50, 1, MAX_PER_PAGE)
+    with runtime().db.session_scope() as s:
+        try:
+            return jsonify(results.find(s, api_user().userid, q, filters, page, per_page))
+        except QueryError as exc:
+            raise AccessDenied(400, str(exc)) from None
+
+
+@bp.get("/messages/<msgid>/context")
+@require_roles(*ROLES)
+def message_context(msgid: str) -> Any:
+    before, after = _int("before", 10, 0, 100), _int("after", 10, 0, 100)
+    with runtime().db.session_scope() as s:
+        found = results.context(s, msgid, before, after)
+        if found is None:
+            raise AccessDenied(404, "no archived message with this msgid")
+        audit.record(s, api_user().userid, "archive.context", {"msgid": msgid})
+        return jsonify(found)
+
+
+@bp.get("/export.csv")
+@require_roles(*ROLES)
+def export_csv() -> Any:
+    q, filters = _query_and_filters()
+    limit = _int("limit", MAX_EXPORT, 1, MAX_EXPORT)
+    db, actor = runtime().db, api_user().userid
+    with db.session_scope() as s:
+        try:
+            ids = results.export_ids(s, actor, q, filters, limit)
+        except QueryError as exc:
+            raise AccessDenied(400, str(exc)) from None
+
+    def rows() -> Any:
+        with db.session_scope() as s:
+            yield "\ufeff"  # BOM: Excel opens UTF-8 Chinese text correctly only with it
+            yield from results.csv_lines(s, ids)
+
+    name = f"archive-{utcnow():%Y%m%d-%H%M%S}.csv"
+    return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _rule_json(key: str, spec: Any, source: str, **extra: Any) -> dict[str, Any]:
+    return {"key": key, "source": source, "name": spec.name, "keywords": list(spec.keywords),
+            "regexes": list(spec.regexes), "members": list(spec.members), "departments": list(spec.departments),
+            "severity": spec.severity, "enabled": spec.enabled, **extra}
+
+
+@bp.get("/watch-rules")
+@require_roles(*ROLES)
+def list_rules() -> Any:
+    settings = archive_settings(runtime())
+    rules = [_rule_json(f"default:{s.name}", s, "default", enabled=settings.default_rules) for s in DEFAULT_PACK]
+    rules += [_rule_json(f"config:{s.name}", s, "config") for s in settings.watch_rules]
+    with runtime().db.session_scope() as s:
+        for row in s.scalars(select(WatchRuleRow).order_by(WatchRuleRow.id)):
+            spec = watch_rule({**row.spec, "enabled": row.enabled}, f"rule {row.id}")
+            rules.append(_rule_json(f"api:{row.id}", spec, "api", id=row.id, created_by=row.created_by))
+    return jsonify(rules=rules)
+
+
+@bp.post("/watch-rules")
+@require_roles(*ROLES)
+def create_rule() -> Any:
+    raw = request.get_json(silent=True)
+    body: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    try:
+        spec = watch_rule(body, "rule")
+    except ConfigError as exc:
+        raise AccessDenied(400, str(exc).removeprefix("config error: ")) from None
+    user = api_user()
+    with runtime().db.session_scope() as s:
+        if s.scalar(select(WatchRuleRow.id).where(WatchRuleRow.name == spec.name)) is not None:
+            raise AccessDenied(409, "a rule with this name exists")
+        row = WatchRuleRow(name=spec.name, spec={k: v for k, v in body.items() if k != "enabled"},
+                           enabled=spec.enabled, created_by=user.userid, created_at=utcnow())
+        s.add(row)
+        s.flush()
+        audit.record(s, user.userid, "archive.rule.create", {"rule": row.id, "name": spec.name})
+        return jsonify(_rule_json(f"api:{row.id}", spec, "api", id=row.id, created_by=user.userid)), 201
+
+
+@bp.delete("/watch-rules/<int:rule_id>")
+@require_roles(*ROLES)
+def delete_rule(rule_id: int) -> Any:
+    user = api_user()
+    with runtime().db.session_scope() as s:
+        row = s.get(WatchRuleRow, rule_id)
+        if row is None:
+            raise AccessDenied(404, "no such rule")
+        audit.record(s, user.userid, "archive.rule.delete", {"rule": rule_id, "name": row.name})
+        s.delete(row)  # past hits keep the rule's key; the digest shows the key if the name is gone
+    return "", 204
+
+
+@bp.get("/watch-hits")
+@require_roles(*ROLES)
+def list_hits() -> Any:
+    days = _int("days", 7, 1, 366)
+    since: datetime = utcnow() - timedelta(days=days)
+    with runtime().db.session_scope() as s:
+        rows = s.scalars(select(WatchHit).where(WatchHit.hit_at >= since).order_by(WatchHit.id.desc()).limit(500))
+        return jsonify(hits=[{"rule": h.rule, "msgid": h.msgid, "severity": h.severity, "sender": h.sender,
+                              "customer": h.customer, "snippet": h.snippet, "time": results.iso(h.msgtime),
+                              "hit_at": h.hit_at.isoformat()} for h in rows])
+
+
+@audit_bp.get("")
+@require_roles(*ROLES)
+def audit_log() -> Any:
+    per_page = _int("per_page", 50, 1, MAX_PER_PAGE)
+    offset = (_int("page", 1, 1, 10_000) - 1) * per_page
+    action = request.args.get("action", "").strip() or None
+    actor = request.args.get("actor", "").strip() or None
+    with runtime().db.session_scope() as s:
+        entries = audit.entries(s, action=action, actor=actor, limit=per_page, offset=offset)
+        return jsonify(entries=[{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+                                 "detail": e.detail} for e in entries])

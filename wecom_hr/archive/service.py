@@ -1,0 +1,153 @@
+"""The archive's entry points for jobs, handlers and the CLI: one writer at a time, figures back.
+
+Pull, decrypt and decrypt-pending all append to the hash chain, so they share one cross-process
+lock ("archive"); a caller that does not get it returns at once: the holder is already doing the
+work, and the periodic job catches anything that arrived after the holder's last fetch.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from storage.archive_store import NewMessage, envelope_counts, pull_requests, waiting_for_keys
+from wecom_hr.archive import media
+from wecom_hr.archive.keys import KeyRing
+from wecom_hr.archive.messages import media_refs
+from wecom_hr.archive.pull import decrypt_pending, pull_envelopes
+from wecom_hr.archive.settings import ArchiveSettings, from_settings
+from wecom_hr.archive.source import ChatSource, SdkSource
+from wecom_hr.archive.watch import load_rules, match_and_alert
+
+if TYPE_CHECKING:
+    from wecom_hr.runtime import Runtime
+
+log = logging.getLogger("wecom_hr.archive")
+LOCK = "archive"
+LOCK_TTL = 1800.0
+
+
+def archive_settings(runtime: Runtime) -> ArchiveSettings:
+    return from_settings(runtime.settings)
+
+
+def open_source(runtime: Runtime, settings: ArchiveSettings) -> ChatSource | None:
+    """The runtime's in-process source (demo, simulator) if it carries one, else the SDK."""
+    override = getattr(runtime, "archive_source", None)
+    if override is not None:
+        return override  # type: ignore[no-any-return]
+    if not settings.enabled:
+        return None
+    return SdkSource(settings, runtime.settings.wecom.corp_id, runtime.secret("archive"))
+
+
+def recipients(runtime: Runtime, settings: ArchiveSettings) -> list[str]:
+    return list(settings.alert_recipients or runtime.settings.roles.compliance)
+
+
+def link_for(runtime: Runtime, msgid: str) -> str:
+    from urllib.parse import quote
+
+    return f"{runtime.settings.public_url}/api/v1/archive/messages/{quote(msgid, safe='')}/context"
+
+
+def _watcher(runtime: Runtime, settings: ArchiveSettings, now: datetime):  # type: ignore[no-untyped-def]
+    to = recipients(runtime, settings)
+
+    def on_appended(session: Session, messages: list[NewMessage]) -> int:
+        if settings.media_dir:
+            media.register(session, [(m.msgid, f, md5) for m in messages for f, md5 in media_refs(m.raw)], now)
+        rules = load_rules(session, settings)
+        return match_and_alert(session, rules, messages, to, lambda m: link_for(runtime, m), now)
+
+    return on_appended
+
+
+def _decrypt(runtime: Runtime, settings: ArchiveSettings, source: ChatSource, now: datetime,
+             retry_failed: bool) -> dict[str, Any]:
+    keys = KeyRing(settings.private_keys)
+    report = decrypt_pending(runtime.db, source, keys, settings.chain_key.encode(), settings.decrypt_batch,
+                             retry_failed, _watcher(runtime, settings, now))
+    return {"appended": report.appended, "nokey": report.nokey, "failed": report.failed, "hits": report.hits,
+            "missing_key_versions": sorted(report.missing_versions), "errors": report.errors[:5]}
+
+
+def _pull_until_quiet(runtime: Runtime, settings: ArchiveSettings, source: ChatSource, now: datetime,
+                     max_calls: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    for _ in range(5):  # a notify that came in while we pulled means: look once more
+        with runtime.db.session_scope() as s:
+            requests = pull_requests(s)
+        fetched = pull_envelopes(runtime.db, source, settings.batch_size, max_calls)
+        decrypted = _decrypt(runtime, settings, source, now, retry_failed=False)
+        for key, value in {"fetched": fetched.fetched, "stored": fetched.stored, **decrypted}.items():
+            figures[key] = figures.get(key, 0) + value if isinstance(value, int) else value
+        figures["cursor"] = fetched.cursor
+        with runtime.db.session_scope() as s:
+            if pull_requests(s) == requests:
+                break
+    return figures
+
+
+def pull(runtime: Runtime, now: datetime, max_calls: int = 1000) -> dict[str, Any]:
+    """Fetch new envelopes, then decrypt everything due. Safe to call at any time, from anywhere."""
+    settings = archive_settings(runtime)
+    source = open_source(runtime, settings)
+    if source is None:
+        return {"skipped": "archive.sdk_path is not configured"}
+    with runtime.lock(LOCK, LOCK_TTL) as got:
+        if not got:
+            return {"skipped": "another process is pulling the archive"}
+        try:
+            figures = _pull_until_quiet(runtime, settings, source, now, max_calls)
+        finally:
+            if source is not getattr(runtime, "archive_source", None):
+                source.close()
+    return figures
+
+
+def decrypt_again(runtime: Runtime, now: datetime) -> dict[str, Any]:
+    """`archive decrypt-pending`: messages waiting for a key, and earlier failures, once more."""
+    settings = archive_settings(runtime)
+    source = open_source(runtime, settings)
+    if source is None:
+        return {"skipped": "archive.sdk_path is not configured"}
+    with runtime.lock(LOCK, LOCK_TTL) as got:
+        if not got:
+            return {"skipped": "another process is pulling the archive"}
+        try:
+            figures = _decrypt(runtime, settings, source, now, retry_failed=True)
+            with runtime.db.session_scope() as s:
+                figures["waiting_for_keys"] = waiting_for_keys(s)
+            return figures
+        finally:
+            if source is not getattr(runtime, "archive_source", None):
+                source.close()
+
+
+def download_media(runtime: Runtime, now: datetime) -> dict[str, Any]:
+    settings = archive_settings(runtime)
+    source = open_source(runtime, settings) if settings.media_dir else None
+    if source is None:
+        return {"skipped": "archive.media_dir or archive.sdk_path is not configured"}
+    with runtime.lock(LOCK + "-media", LOCK_TTL) as got:
+        if not got:
+            return {"skipped": "another process is downloading media"}
+        try:
+            return media.download(runtime.db, source, settings.media_dir, settings.media_max_bytes,
+                                  settings.media_per_run)
+        finally:
+            if source is not getattr(runtime, "archive_source", None):
+                source.close()
+
+
+def status(runtime: Runtime) -> dict[str, Any]:
+    settings = archive_settings(runtime)
+    with runtime.db.session_scope() as s:
+        counts = envelope_counts(s)
+        waiting = waiting_for_keys(s)
+    return {"envelopes": counts, "waiting_for_keys": waiting, "key_problems": KeyRing(settings.private_keys).check(),
+            "sdk_configured": settings.enabled}
