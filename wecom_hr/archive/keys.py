@@ -23,6 +23,13 @@ class KeyRing:
         self._paths = dict(paths)
         self._keys: dict[int, rsa.RSAPrivateKey] = {}
 
+    @classmethod
+    def of_keys(cls, keys: Mapping[int, rsa.RSAPrivateKey]) -> KeyRing:
+        """A ring of keys already in memory (the demo and the simulator generate theirs)."""
+        ring = cls({version: "<in memory>" for version in keys})
+        ring._keys.update(keys)
+        return ring
+
     @property
     def versions(self) -> frozenset[int]:
         return frozenset(self._paths)

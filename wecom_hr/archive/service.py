@@ -68,7 +68,7 @@ def _watcher(runtime: Runtime, settings: ArchiveSettings, now: datetime):  # typ
 
 def _decrypt(runtime: Runtime, settings: ArchiveSettings, source: ChatSource, now: datetime,
              retry_failed: bool) -> dict[str, Any]:
-    keys = KeyRing(settings.private_keys)
+    keys = getattr(runtime, "archive_keys", None) or KeyRing(settings.private_keys)  # demo: in-memory keys
     report = decrypt_pending(runtime.db, source, keys, settings.chain_key.encode(), settings.decrypt_batch,
                              retry_failed, _watcher(runtime, settings, now))
     return {"appended": report.appended, "nokey": report.nokey, "failed": report.failed, "hits": report.hits,
