@@ -47,6 +47,7 @@ class Customer(Base):
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     note: Mapped[str] = mapped_column(Text, default="")                 # the pool's own annotation
+    digest: Mapped[str] = mapped_column(String(40), default="")  # of WeCom's fields: a resync compares this
 
     __table_args__ = (Index("ix_customers_status", "status"),)
 
@@ -73,6 +74,7 @@ class CustomerFollow(Base):
     end_recorded_at: Mapped[datetime | None] = mapped_column(nullable=True)
     archive_agreed_at: Mapped[datetime | None] = mapped_column(nullable=True)  # msg_audit_approved
     seen_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)   # last resync that saw it
+    digest: Mapped[str] = mapped_column(String(40), default="")  # of WeCom's fields: a resync compares this
     updated_at: Mapped[datetime]
 
     __table_args__ = (

@@ -7,6 +7,7 @@ same relation never looks changed just because it was read through the other end
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -81,9 +82,27 @@ def keep_tag_names(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list
     return [known.get(t["tag_id"], t) if len(t) == 1 else t for t in new]
 
 
+def tag_ids(tags: list[dict[str, Any]]) -> list[str]:
+    return [str(t.get("tag_id", "")) for t in tags]
+
+
 def diff(current: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
-    """{field: [old, new]} for every field whose value changes."""
-    return {k: [current.get(k), v] for k, v in new.items() if current.get(k) != v}
+    """{field: [old, new]} for every field whose value changes. Tags count as changed when their ids
+    do; names arriving for known ids (externalcontact/get after a resync) are not a change."""
+    changes = {k: [current.get(k), v] for k, v in new.items() if current.get(k) != v}
+    if "tags" in changes and tag_ids(changes["tags"][0] or []) == tag_ids(changes["tags"][1] or []):
+        del changes["tags"]
+    return changes
+
+
+def fingerprint(values: dict[str, Any]) -> str:
+    """A digest of WeCom's values (tags by id: names depend on the endpoint), so that a resync can
+    tell "unchanged" from one stored column instead of reading and decoding every field."""
+    data = dict(values)
+    if "tags" in data:
+        data["tags"] = tag_ids(data["tags"])
+    # repr of plain str/int/list values is stable and cheaper than JSON; a resync digests every relation.
+    return hashlib.sha1(repr([(k, data[k]) for k in sorted(data)]).encode()).hexdigest()
 
 
 def values_of(row: object, names: tuple[str, ...]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from wecom_hr.customers.fields import (
     Origin,
     contact_values,
     diff,
+    fingerprint,
     follow_values,
     from_epoch,
     keep_tag_names,
@@ -73,7 +74,8 @@ def upsert_customer(session: Session, external_userid: str, contact: dict[str, A
         created = (from_epoch(first.get("createtime")) if first else None) or origin.occurred_at or now
         customer = Customer(external_userid=external_userid, **contact_values(contact or {}), status=ACTIVE,
                             first_owner=str(first["userid"]) if first else fallback_owner,
-                            created_at=created, first_seen_at=now, updated_at=now, note="")
+                            created_at=created, first_seen_at=now, updated_at=now, note="",
+                            digest=fingerprint(values) if contact else "")
         session.add(customer)
         session.flush()
         shown = {k: v for k, v in values.items() if v}
@@ -84,7 +86,7 @@ def upsert_customer(session: Session, external_userid: str, contact: dict[str, A
     if changes:
         for name, (_, new) in changes.items():
             setattr(customer, name, new)
-        customer.updated_at = now
+        customer.updated_at, customer.digest = now, fingerprint(values)
         history(session, external_userid, "customer_updated", changes, origin, now)
     return customer
 
@@ -100,7 +102,7 @@ def upsert_follow(session: Session, customer: Customer, data: dict[str, Any], or
         if not may_reopen(latest, created, fetched_at):
             return None, "stale"
         row = CustomerFollow(external_userid=customer.external_userid, userid=userid, **values, half=False,
-                             follow_created_at=created, opened_at=now, updated_at=now)
+                             follow_created_at=created, opened_at=now, updated_at=now, digest=fingerprint(values))
         session.add(row)
         session.flush()
         shown = {k: v for k, v in values.items() if v}
@@ -109,13 +111,15 @@ def upsert_follow(session: Session, customer: Customer, data: dict[str, Any], or
         return row, "opened"
     values["tags"] = keep_tag_names(row.tags, values["tags"])
     changes = diff(values_of(row, FOLLOW_FIELDS), values)
+    if "tags" not in changes and values["tags"] != row.tags:
+        row.tags = values["tags"]  # the same tags, now with their names
     if created is not None and row.follow_created_at is None:
         changes["follow_created_at"] = [None, created]
     if not changes:
         return row, "unchanged"
     for name, (_, new) in changes.items():
         setattr(row, name, new)
-    row.updated_at = now
+    row.updated_at, row.digest = now, fingerprint(values)
     history(session, customer.external_userid, "relation_updated", changes, origin, now, userid)
     return row, "updated"
 
@@ -171,11 +175,11 @@ def record_end(session: Session, customer: Customer, userid: str, reason: str, e
                 origin, now, userid)
         latest.end_reason, latest.ended_at, latest.updated_at = reason, ended_at, now
         return True
+    # Born ended: it must never count as the pair's open episode, not even until the next flush.
     row = CustomerFollow(external_userid=ext, userid=userid, remark="", description="", remark_corp_name="",
                          remark_mobiles=[], tags=[], add_way=0, oper_userid="", state="", half=False,
-                         opened_at=now, updated_at=now)
+                         opened_at=now, updated_at=now, ended_at=ended_at, end_reason=reason, end_recorded_at=now)
     session.add(row)
-    session.flush()
-    end_follow(session, row, reason, ended_at, origin, now)
+    history(session, ext, "relation_ended", {"reason": reason, "ended_at": ended_at}, origin, now, userid)
     return True
 

@@ -199,18 +199,16 @@ def _consume(runtime: Runtime, writer: PoolWriter, out: queue.Queue[Any], batche
 def _write_group(runtime: Runtime, writer: PoolWriter, group: list[Any], state: Progress) -> int:
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            relations, counts = 0, {}
+            pages = [(p.batch_no, p.items, p.fetched_at) for p in group if isinstance(p, _Page)]
             with runtime.db.session_scope() as s:
-                for item in group:
+                # Every page of a batch is in the queue before its _Done, so pages first, then the ends.
+                written = writer.write_pages(s, pages, utcnow()).as_dict()
+                relations, counts = written.pop("relations"), written
+                for item in (d for d in group if isinstance(d, _Done)):
                     now = utcnow()
-                    if isinstance(item, _Page):
-                        relations += len(item.items)
-                        counts = runs.add_counts(counts, writer.write_page(s, item.batch_no, item.items,
-                                                                           item.fetched_at, now).as_dict())
-                    else:
-                        ended = writer.end_unseen(s, item.batch_no, item.userids, item.started_at, now)
-                        counts = runs.add_counts(counts, {"relations_ended": ended})
-                        runs.mark_batch_done(s, writer.run_id, item.batch_no, 0, {}, now)
+                    ended = writer.end_unseen(s, item.batch_no, item.userids, item.started_at, now)
+                    counts = runs.add_counts(counts, {"relations_ended": ended})
+                    runs.mark_batch_done(s, writer.run_id, item.batch_no, 0, {}, now)
             break
         except (IntegrityError, DBAPIError):
             if attempt == WRITE_ATTEMPTS:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.customers import ACTIVE, MISSING, Customer, CustomerChange, CustomerFollow, refresh_status
@@ -20,6 +20,7 @@ from wecom_hr.customers.fields import (
     FOLLOW_FIELDS,
     contact_values,
     diff,
+    fingerprint,
     follow_values,
     from_epoch,
     keep_tag_names,
@@ -62,33 +63,36 @@ class PoolWriter:
         self.run_id = run_id
         self.seen: dict[int, set[int]] = {}
 
-    def write_page(self, session: Session, batch_no: int, items: list[dict[str, Any]], fetched_at: datetime,
-                   now: datetime) -> PageCounts:
-        counts, plan = PageCounts(relations=len(items)), _Plan()
-        pairs = [(i.get("external_contact") or {}, i.get("follow_info") or {}) for i in items]
-        pairs = [(c, f) for c, f in pairs if c.get("external_userid") and f.get("userid")]
-        exts = sorted({str(c["external_userid"]) for c, _ in pairs})
-        customers, open_rows, latest = _load(session, exts)
-        seen = self.seen.setdefault(batch_no, set())
-        for contact, info in pairs:
-            self._plan_customer(plan, counts, customers, contact, info, now)
-            self._plan_follow(plan, counts, open_rows, latest, seen, contact, info, fetched_at, now)
-        plan.history[:0] = [self._row(ext, "customer_created", {k: row[k] for k in CREATED_SHOWN if row[k]}, now)
+    def write_pages(self, session: Session, pages: list[tuple[int, list[dict[str, Any]], datetime]],
+                    now: datetime) -> PageCounts:
+        """Write (batch_no, items, fetched_at) pages in one go: one read of what exists, one insert per table."""
+        counts, plan = PageCounts(), _Plan()
+        work = [(batch_no, fetched_at, i.get("external_contact") or {}, i.get("follow_info") or {})
+                for batch_no, items, fetched_at in pages for i in items]
+        work = [w for w in work if w[2].get("external_userid") and w[3].get("userid")]
+        counts.relations = len(work)
+        loaded = _load(session, sorted({str(w[2]["external_userid"]) for w in work}))
+        for batch_no, fetched_at, contact, info in work:
+            seen = self.seen.setdefault(batch_no, set())
+            self._plan_customer(session, plan, counts, loaded.customers, contact, info, now)
+            self._plan_follow(session, plan, counts, loaded, seen, contact, info, fetched_at, now)
+        plan.history[:0] = [self._row(ext, "customer_created", _created(row), now)
                             for ext, row in plan.new_customers.items()]
         _execute(session, plan)
         return counts
 
     def _row(self, ext: str, kind: str, changes: dict[str, Any], now: datetime,
              userid: str | None = None) -> dict[str, Any]:
+        """A history row; ``changes`` must already be JSON-safe (callers convert their dates)."""
         return {"external_userid": ext, "userid": userid, "kind": kind, "at": now, "occurred_at": None,
                 "source": "resync", "event_id": None, "api_call": API_CALL, "run_id": self.run_id,
-                "actor": None, "changes": jsonable(changes)}
+                "actor": None, "changes": changes}
 
     def _change(self, plan: _Plan, ext: str, kind: str, changes: dict[str, Any], now: datetime,
                 userid: str | None = None) -> None:
         plan.history.append(self._row(ext, kind, changes, now, userid))
 
-    def _plan_customer(self, plan: _Plan, counts: PageCounts, customers: dict[str, Any],
+    def _plan_customer(self, session: Session, plan: _Plan, counts: PageCounts, customers: dict[str, Any],
                        contact: dict[str, Any], info: dict[str, Any], now: datetime) -> None:
         ext, values = str(contact["external_userid"]), contact_values(contact)
         created = from_epoch(info.get("createtime")) or now
@@ -97,49 +101,66 @@ class PoolWriter:
             if created < row["created_at"]:  # first owner = the earliest follower we see
                 row.update(created_at=created, first_owner=str(info["userid"]))
             return
+        digest = fingerprint(values)
         old = customers.get(ext)
         if old is None:
             plan.new_customers[ext] = {"external_userid": ext, **values, "status": ACTIVE, "first_owner":
                                        str(info["userid"]), "created_at": created, "first_seen_at": now,
-                                       "updated_at": now, "note": ""}
+                                       "updated_at": now, "note": "", "digest": digest}
             counts.customers_created += 1
             return
-        changes = diff({k: getattr(old, k) for k in CONTACT_FIELDS}, values)
-        if changes and ext not in plan.customer_updates:
-            plan.customer_updates[ext] = {"external_userid": ext, **values, "updated_at": now}
-            self._change(plan, ext, "customer_updated", changes, now)
+        if old.digest == digest or ext in plan.customer_updates:
+            return
+        current = session.execute(select(*[getattr(Customer, f) for f in CONTACT_FIELDS])
+                                  .where(Customer.external_userid == ext)).one()._asdict()
+        plan.customer_updates[ext] = {"external_userid": ext, **values, "updated_at": now, "digest": digest}
+        changes = diff(current, values)
+        if changes:
+            self._change(plan, ext, "customer_updated", jsonable(changes), now)
             counts.customers_updated += 1
 
-    def _plan_follow(self, plan: _Plan, counts: PageCounts, open_rows: dict[tuple[str, str], Any],
-                     latest: dict[tuple[str, str], Any], seen: set[int], contact: dict[str, Any],
-                     info: dict[str, Any], fetched_at: datetime, now: datetime) -> None:
+    def _plan_follow(self, session: Session, plan: _Plan, counts: PageCounts, loaded: _Loaded, seen: set[int],
+                     contact: dict[str, Any], info: dict[str, Any], fetched_at: datetime, now: datetime) -> None:
         key = (str(contact["external_userid"]), str(info["userid"]))
-        values, created = follow_values(info), from_epoch(info.get("createtime"))
-        row = open_rows.get(key)
+        values = follow_values(info)
+        row = loaded.open_rows.get(key)
         if row is not None:
             seen.add(row.id)
-            values["tags"] = keep_tag_names(row.tags, values["tags"])
-            changes = diff({k: getattr(row, k) for k in FOLLOW_FIELDS}, values)
-            if created is not None and row.follow_created_at is None:
-                changes["follow_created_at"] = [None, created]
-            if changes:
-                plan.follow_updates.append({"id": row.id, **{k: v[1] for k, v in changes.items()},
-                                            "updated_at": now})
-                self._change(plan, key[0], "relation_updated", changes, now, key[1])
-                counts.relations_updated += 1
+            created = from_epoch(info.get("createtime")) if row.no_created else None
+            self._update_follow(session, plan, counts, row, key, values, created, now)
             return
+        created = from_epoch(info.get("createtime"))
         if key in plan.new_follows:
             return
-        if not may_reopen(latest.get(key), created, fetched_at):
+        if not may_reopen(loaded.latest.get(key), created, fetched_at):
             counts.stale += 1
             return
         plan.new_follows[key] = {"external_userid": key[0], "userid": key[1], **values, "half": False,
-                                 "follow_created_at": created, "opened_at": now, "updated_at": now}
-        if key in latest:
+                                 "follow_created_at": created, "opened_at": now, "updated_at": now,
+                                 "digest": fingerprint(values)}
+        if key in loaded.latest:
             plan.reopened.add(key[0])
         shown = {k: v for k, v in values.items() if v}
-        self._change(plan, key[0], "relation_opened", {**shown, "createtime": created}, now, key[1])
+        self._change(plan, key[0], "relation_opened", {**shown, "createtime": _iso(created)}, now, key[1])
         counts.relations_opened += 1
+
+    def _update_follow(self, session: Session, plan: _Plan, counts: PageCounts, row: Any, key: tuple[str, str],
+                       values: dict[str, Any], created: datetime | None, now: datetime) -> None:
+        digest = fingerprint(values)
+        fill_created = created is not None and row.no_created
+        if row.digest == digest and not fill_created:
+            return
+        current = session.execute(select(*[getattr(CustomerFollow, f) for f in FOLLOW_FIELDS])
+                                  .where(CustomerFollow.id == row.id)).one()._asdict()
+        values["tags"] = keep_tag_names(current["tags"], values["tags"])
+        changes = diff(current, values)
+        if fill_created:
+            changes["follow_created_at"] = [None, created]
+        plan.follow_updates.append({"id": row.id, **{k: v[1] for k, v in changes.items()}, "updated_at": now,
+                                    "digest": digest})
+        if changes:
+            self._change(plan, key[0], "relation_updated", jsonable(changes), now, key[1])
+            counts.relations_updated += 1
 
     def end_unseen(self, session: Session, batch_no: int, userids: list[str], batch_started: datetime,
                    now: datetime) -> int:
@@ -158,9 +179,9 @@ class PoolWriter:
                                                   "end_recorded_at": now, "updated_at": now} for r in gone])
         plan = _Plan()
         for r in gone:
-            self._change(plan, r.external_userid, "relation_ended", {"reason": MISSING, "ended_at": now}, now,
-                         r.userid)
-        session.execute(insert(CustomerChange), plan.history)
+            self._change(plan, r.external_userid, "relation_ended", {"reason": MISSING, "ended_at": _iso(now)},
+                         now, r.userid)
+        session.execute(CustomerChange.__table__.insert(), plan.history)
         for ext in sorted({r.external_userid for r in gone}):
             customer = session.get(Customer, ext)
             if customer is not None:
@@ -168,41 +189,61 @@ class PoolWriter:
         return len(gone)
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _created(row: dict[str, Any]) -> dict[str, Any]:
+    shown = {k: row[k] for k in CREATED_SHOWN if row[k]}
+    shown["created_at"] = _iso(row["created_at"])
+    return shown
+
+
 def _chunks(values: list[str]) -> list[list[str]]:
     return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
-def _load(session: Session, exts: list[str]) -> tuple[dict[str, Any], dict[tuple[str, str], Any],
-                                                      dict[tuple[str, str], Any]]:
-    customers: dict[str, Any] = {}
-    open_rows: dict[tuple[str, str], Any] = {}
-    latest: dict[tuple[str, str], Any] = {}
-    cols = [CustomerFollow.id, CustomerFollow.external_userid, CustomerFollow.userid, CustomerFollow.ended_at,
-            CustomerFollow.end_reason, CustomerFollow.end_recorded_at, CustomerFollow.follow_created_at,
-            *[getattr(CustomerFollow, f) for f in FOLLOW_FIELDS]]
+@dataclass
+class _Loaded:
+    customers: dict[str, Any] = field(default_factory=dict)            # ext -> (ext, digest)
+    open_rows: dict[tuple[str, str], Any] = field(default_factory=dict)
+    latest: dict[tuple[str, str], Any] = field(default_factory=dict)   # newest episode of each pair
+
+
+def _load(session: Session, exts: list[str]) -> _Loaded:
+    """What the pages' customers look like now: digests of open relations (no JSON or dates to decode),
+    and the end of ended episodes (few) for the reopen rule. Core rows: the ORM adds nothing here."""
+    loaded, conn = _Loaded(), session.connection()
+    open_cols = [CustomerFollow.id, CustomerFollow.external_userid, CustomerFollow.userid, CustomerFollow.digest,
+                 CustomerFollow.follow_created_at.is_(None).label("no_created")]
+    ended_cols = [CustomerFollow.id, CustomerFollow.external_userid, CustomerFollow.userid, CustomerFollow.ended_at,
+                  CustomerFollow.end_reason, CustomerFollow.end_recorded_at]
     for chunk in _chunks(exts):
-        for c in session.execute(select(Customer.external_userid, *[getattr(Customer, f) for f in CONTACT_FIELDS])
-                                 .where(Customer.external_userid.in_(chunk))):
-            customers[c.external_userid] = c
-        for r in session.execute(select(*cols).where(CustomerFollow.external_userid.in_(chunk))
-                                 .order_by(CustomerFollow.id)):
-            latest[(r.external_userid, r.userid)] = r
-            if r.ended_at is None:
-                open_rows[(r.external_userid, r.userid)] = r
-    return customers, open_rows, latest
+        for c in conn.execute(select(Customer.external_userid, Customer.digest)
+                              .where(Customer.external_userid.in_(chunk))):
+            loaded.customers[c.external_userid] = c
+        rows = list(conn.execute(select(*open_cols).where(CustomerFollow.external_userid.in_(chunk),
+                                                          CustomerFollow.ended_at.is_(None))))
+        rows += conn.execute(select(*ended_cols).where(CustomerFollow.external_userid.in_(chunk),
+                                                       CustomerFollow.ended_at.is_not(None)))
+        for r in sorted(rows, key=lambda r: r.id):
+            loaded.latest[(r.external_userid, r.userid)] = r
+        loaded.open_rows.update(((r.external_userid, r.userid), r) for r in rows if "digest" in r._fields)
+    return loaded
 
 
 def _execute(session: Session, plan: _Plan) -> None:
+    # Core inserts (Table, not the mapped class): executemany without the ORM's per-row bookkeeping.
     if plan.new_customers:
-        session.execute(insert(Customer), list(plan.new_customers.values()))
+        session.execute(Customer.__table__.insert(), list(plan.new_customers.values()))
     if plan.customer_updates:
         session.execute(update(Customer), list(plan.customer_updates.values()))
     if plan.new_follows:
-        session.execute(insert(CustomerFollow), list(plan.new_follows.values()))
+        session.execute(CustomerFollow.__table__.insert(), list(plan.new_follows.values()))
     if plan.follow_updates:
         session.execute(update(CustomerFollow), plan.follow_updates)
     if plan.reopened:
         session.execute(update(Customer).where(Customer.external_userid.in_(sorted(plan.reopened)))
                         .values(status=ACTIVE))
     if plan.history:
-        session.execute(insert(CustomerChange), plan.history)
+        session.execute(CustomerChange.__table__.insert(), plan.history)

@@ -80,6 +80,7 @@ def upgrade() -> None:
     sa.Column('first_seen_at', storage.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', storage.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('digest', sa.String(length=40), nullable=False),
     sa.PrimaryKeyConstraint('external_userid')
     )
     with op.batch_alter_table('customers', schema=None) as batch_op:
@@ -105,6 +106,7 @@ def upgrade() -> None:
     sa.Column('end_recorded_at', storage.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('archive_agreed_at', storage.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('seen_run_id', sa.Integer(), nullable=True),
+    sa.Column('digest', sa.String(length=40), nullable=False),
     sa.Column('updated_at', storage.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['external_userid'], ['customers.external_userid'], ),
     sa.PrimaryKeyConstraint('id')

@@ -1,0 +1,134 @@
+"""Full customer resync against the simulator: 100,000 relations, 500 salespeople, 20 ms per call.
+
+    python bench/resync.py [--members 500] [--per-member 200] [--latency 0.02] [--concurrency 4]
+                           [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench]
+
+The simulator runs in a child process so that its CPU and memory are not counted as ours. Two runs:
+the first imports into an empty pool; the second is the nightly case (nothing changed). Prints wall
+time, WeCom calls, peak memory of this process, and the aims from issue 3:
+calls within 5% of ceil(relations/100) + members/100; wall time within 1.5 x calls x latency / concurrency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing as mp
+import resource
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+SECRETS = {"app": "bench-app-secret", "contact": "bench-contact-secret", "archive": "bench-archive-secret"}
+CORP, TOKEN, AES_KEY = "ww1436e0e65a779aee", "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo", "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
+BATCH = "externalcontact/batch/get_by_user"
+
+
+def serve_simulator(conn: Connection, members: int, per_member: int, latency: float) -> None:
+    from wecom_hr.simulator import Simulator, seed_bulk
+
+    sim = Simulator(corp_id=CORP, secrets=SECRETS, latency=latency).start()
+    seeded = seed_bulk(sim, members=members, customers_per_member=per_member)
+    conn.send((sim.base_url, seeded.relations))
+    while True:
+        command = conn.recv()
+        if command == "stop":
+            sim.stop()
+            return
+        paths = {c.path for c in sim.calls}
+        conn.send({p: len(sim.calls_to(p)) for p in paths})
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def settings_for(base_url: str, db_url: str, concurrency: int) -> Any:
+    from wecom_hr.config import settings_from_mapping
+
+    return settings_from_mapping({
+        "wecom": {"corp_id": CORP, "agent_id": 1000002, "secret": SECRETS["app"], "contact_secret": SECRETS["contact"],
+                  "token": TOKEN, "encoding_aes_key": AES_KEY, "api_base_url": base_url},
+        "database": {"url": db_url},
+        "customers": {"resync_concurrency": concurrency},
+    }, environ={})
+
+
+def one_run(runtime: Any, conn: Connection, label: str) -> dict[str, Any]:
+    from wecom_hr.customers.resync import resync_customers
+
+    conn.send("calls")
+    before = conn.recv()
+    started, rss_before = time.perf_counter(), rss_mb()
+    result = resync_customers(runtime)
+    wall = time.perf_counter() - started
+    conn.send("calls")
+    after = conn.recv()
+    calls = {p: after.get(p, 0) - before.get(p, 0) for p in after if after.get(p, 0) != before.get(p, 0)}
+    return {"label": label, "wall": wall, "calls": calls, "result": result, "rss_before": rss_before,
+            "peak": peak_mb()}
+
+
+def report(run: dict[str, Any], relations: int, members: int, latency: float, concurrency: int) -> None:
+    r = run["result"]
+    api_calls = sum(n for p, n in run["calls"].items() if p != "gettoken")
+    aim_calls = math.ceil(relations / 100) + members / 100
+    aim_wall = 1.5 * api_calls * latency / concurrency
+    print(f"\n== {run['label']} ==")
+    print(f"status {r['status']}, relations {r['relations']:,}, batches {r['batches']}")
+    print(f"wall time          {run['wall']:.2f} s   (aim <= {aim_wall:.2f} s = 1.5 x {api_calls} x {latency * 1000:.0f} ms"
+          f" / {concurrency}; {'OK' if run['wall'] <= aim_wall else 'MISSED'})")
+    print(f"WeCom calls        {api_calls}   {run['calls']}")
+    print(f"                   aim {aim_calls:.0f} +/- 5% ({100 * (api_calls / aim_calls - 1):+.1f}%;"
+          f" {'OK' if api_calls <= aim_calls * 1.05 else 'MISSED'})")
+    print(f"peak memory (RSS)  {run['peak']:.0f} MB (process), {run['peak'] - run['rss_before']:.0f} MB above the"
+          f" {run['rss_before']:.0f} MB before the run")
+    changes = {k: v for k, v in r.items() if k.startswith(("customers_", "relations_"))}
+    print(f"pool changes       {changes}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--per-member", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+
+    from storage.db import Database, upgrade
+    from wecom_hr.runtime import Runtime
+
+    parent, child = mp.Pipe()
+    proc = mp.get_context("fork").Process(target=serve_simulator,
+                                          args=(child, args.members, args.per_member, args.latency), daemon=True)
+    proc.start()
+    base_url, relations = parent.recv()
+    tmp = tempfile.TemporaryDirectory()
+    db_url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
+    upgrade(db_url)
+    runtime = Runtime(settings_for(base_url, db_url, args.concurrency), db=Database(db_url))
+    print(f"simulator: {args.members} members, {relations:,} relations, {args.latency * 1000:.0f} ms per call;"
+          f" database {db_url.split(':')[0]}; concurrency {args.concurrency}")
+    try:
+        for label in ("first run (empty pool: import)", "second run (nightly: nothing changed)"):
+            report(one_run(runtime, parent, label), relations, args.members, args.latency, args.concurrency)
+    finally:
+        parent.send("stop")
+        proc.join(5)
+        runtime.close()
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
