@@ -149,3 +149,15 @@ def test_a_failing_fetch_is_retried_later_not_lost(corp: Corp) -> None:
         inbox.retry(s, row.id)
     corp.env.drain()
     assert corp.follow("wmRetry", seller) is not None
+
+
+def test_the_demo_plays_arrivals_a_deletion_alert_and_a_churn_notice(corp: Corp) -> None:
+    import io
+
+    from wecom_hr.customers.demo import play
+
+    out = io.StringIO()
+    result = play(corp.sim, corp.env.runtime, out)
+    assert result["arrived"] and result["deletion_alert"] and result["churn_notice"]
+    text = out.getvalue()
+    assert "删除了客户" in text and "删除客户提醒" in text and "客户流失提醒" in text

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+REASONS = {"member_deleted": "成员删除了客户", "customer_deleted": "客户删除了成员", "transferred": "已转接给其他成员",
+           "missing_in_wecom": "全量同步时企业微信中已无此关系"}
 MAX_BYTES = 3800  # below WeCom's 4096 with room for the closing line
 MAX_NAMES_PER_LINE = 8
 

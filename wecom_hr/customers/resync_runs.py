@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from storage.customers import CustomerSyncBatch, CustomerSyncRun
@@ -62,9 +62,9 @@ def pending_batches(session: Session, run_id: int) -> list[Batch]:
 
 def mark_batch_done(session: Session, run_id: int, batch_no: int, relations: int, counts: dict[str, int],
                     now: datetime) -> None:
-    done = session.execute(update(CustomerSyncBatch).where(
+    done = cast(CursorResult[Any], session.execute(update(CustomerSyncBatch).where(
         CustomerSyncBatch.run_id == run_id, CustomerSyncBatch.batch_no == batch_no,
-        CustomerSyncBatch.status == "pending").values(status="done", relations=relations, done_at=now)).rowcount
+        CustomerSyncBatch.status == "pending").values(status="done", relations=relations, done_at=now))).rowcount
     run = session.get(CustomerSyncRun, run_id)
     if run is None or not done:
         return

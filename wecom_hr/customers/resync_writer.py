@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from storage.customers import ACTIVE, MISSING, Customer, CustomerChange, CustomerFollow, refresh_status
@@ -181,12 +181,16 @@ class PoolWriter:
         for r in gone:
             self._change(plan, r.external_userid, "relation_ended", {"reason": MISSING, "ended_at": _iso(now)},
                          now, r.userid)
-        session.execute(CustomerChange.__table__.insert(), plan.history)
+        session.execute(_table(CustomerChange).insert(), plan.history)
         for ext in sorted({r.external_userid for r in gone}):
             customer = session.get(Customer, ext)
             if customer is not None:
                 refresh_status(session, customer)
         return len(gone)
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -235,15 +239,15 @@ def _load(session: Session, exts: list[str]) -> _Loaded:
 def _execute(session: Session, plan: _Plan) -> None:
     # Core inserts (Table, not the mapped class): executemany without the ORM's per-row bookkeeping.
     if plan.new_customers:
-        session.execute(Customer.__table__.insert(), list(plan.new_customers.values()))
+        session.execute(_table(Customer).insert(), list(plan.new_customers.values()))
     if plan.customer_updates:
         session.execute(update(Customer), list(plan.customer_updates.values()))
     if plan.new_follows:
-        session.execute(CustomerFollow.__table__.insert(), list(plan.new_follows.values()))
+        session.execute(_table(CustomerFollow).insert(), list(plan.new_follows.values()))
     if plan.follow_updates:
         session.execute(update(CustomerFollow), plan.follow_updates)
     if plan.reopened:
         session.execute(update(Customer).where(Customer.external_userid.in_(sorted(plan.reopened)))
                         .values(status=ACTIVE))
     if plan.history:
-        session.execute(CustomerChange.__table__.insert(), plan.history)
+        session.execute(_table(CustomerChange).insert(), plan.history)
