@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from storage.archive_query import Group, Query
-from storage.archive_text import Selection, char_range, selections
+from storage.archive_text import FIRST_CHAR, Selection, char_range, selections
 
 ESTIMATE_CAP = 20000      # counts are only compared, so counting further is wasted work
 RARE_RANGE = ESTIMATE_CAP  # a 1-character range under the cap is cheaper than a scan (measured at 1M)
@@ -78,10 +78,8 @@ class _Sql:
                 conds.append(f"{a}.next2 = {self.bind(sel.next_lo)}")
             else:
                 conds.append(f"{a}.next2 >= {self.bind(sel.next_lo)} AND {a}.next2 < {self.bind(sel.next_hi)}")
-        if sel.min_marks == 2:
-            conds.append(f"{a}.marks = 2")
-        elif sel.min_marks:
-            conds.append(f"{a}.marks >= {self.bind(sel.min_marks)}")
+        if sel.min_marks:  # a literal, not a parameter: PostgreSQL plans the index condition better
+            conds.append(f"{a}.marks >= {int(sel.min_marks)}")
         return conds
 
     def posting_exists(self, sel: Selection, outer: str) -> str:
@@ -134,7 +132,7 @@ def _choose(session: Session, group: Group, f: Filters) -> _Plan:
                 best, cost = _Plan("index", term, sel), n
         else:
             lo, hi = char_range(term)
-            n = _capped(session, "x0.gram >= :lo AND x0.gram < :hi AND x0.marks = 2", {"lo": lo, "hi": hi})
+            n = _capped(session, f"x0.gram >= :lo AND x0.gram < :hi AND x0.marks = {FIRST_CHAR}", {"lo": lo, "hi": hi})
             if n < RARE_RANGE and n < cost:
                 best, cost = _Plan("range", term, None, lo, hi), n
     if f.doc_conditions() and best.kind != "scan" and _filter_estimate(session, f) < cost:
@@ -142,23 +140,39 @@ def _choose(session: Session, group: Group, f: Filters) -> _Plan:
     return best
 
 
-def _group_sql(session: Session, q: _Sql, group: Group, f: Filters) -> tuple[str, str]:
+def _char_rows(q: _Sql, alias: str, lo: int, hi: int) -> list[str]:
+    """One posting row per message that holds the character (see storage.archive_text)."""
+    return [f"{alias}.gram >= {q.bind(lo)}", f"{alias}.gram < {q.bind(hi)}", f"{alias}.marks = {FIRST_CHAR}"]
+
+
+def _scan_sql(q: _Sql, group: Group, f: Filters) -> tuple[str, str]:
+    """Docs newest first with substring tests; a lone common character is counted on the index."""
+    where = [f"d.{c} = {q.bind(v)}" for c, v in f.doc_conditions()]
+    where += _time(q, f, "d.msgtime")
+    where += [q.contains("d.body", t) for t in group.include]
+    where += ["NOT " + q.contains("d.body", t) for t in group.exclude]
+    sql = "SELECT d.id AS doc_id, d.msgtime AS msgtime FROM archive_docs d"
+    sql += " WHERE " + " AND ".join(where) if where else ""
+    if len(group.include) == 1 and len(group.include[0]) == 1 and not group.exclude and not f.doc_conditions():
+        lo, hi = char_range(group.include[0])
+        count_where = _char_rows(q, "c1", lo, hi) + _time(q, f, "c1.msgtime")
+        return sql, "SELECT c1.doc_id AS doc_id, c1.msgtime AS msgtime FROM archive_postings c1 WHERE " + \
+            " AND ".join(count_where)
+    return sql, sql
+
+
+def _group_sql(session: Session, q: _Sql, group: Group, f: Filters) -> tuple[str, str, str]:
+    """(rows SQL for the page, rows SQL for the count, plan kind) of one AND-group."""
     plan = _choose(session, group, f)
     if plan.kind == "scan":
-        where = [f"d.{c} = {q.bind(v)}" for c, v in f.doc_conditions()]
-        where += _time(q, f, "d.msgtime")
-        where += [q.contains("d.body", t) for t in group.include]
-        where += ["NOT " + q.contains("d.body", t) for t in group.exclude]
-        sql = "SELECT d.id AS doc_id, d.msgtime AS msgtime FROM archive_docs d"
-        return sql + (" WHERE " + " AND ".join(where) if where else ""), "scan"
+        return (*_scan_sql(q, group, f), "scan")
     t = q.alias()
     if plan.kind == "index":
         assert plan.selection is not None
         source, where = f"archive_postings {t}", q.selection(plan.selection, t)
     else:
-        source = (f"(SELECT DISTINCT doc_id, msgtime FROM archive_postings WHERE gram >= {q.bind(plan.char_lo)} "
-                  f"AND gram < {q.bind(plan.char_hi)} AND marks = 2) {t}")
-        where = []
+        source = f"archive_postings {t}"
+        where = _char_rows(q, t, plan.char_lo, plan.char_hi)
     where += _time(q, f, f"{t}.msgtime")
     body_checks = [f"d.{c} = {q.bind(v)}" for c, v in f.doc_conditions()]
     for term in group.include:
@@ -179,7 +193,8 @@ def _group_sql(session: Session, q: _Sql, group: Group, f: Filters) -> tuple[str
         where.append(f"EXISTS (SELECT 1 FROM archive_docs d WHERE d.id = {t}.doc_id AND "
                      f"{' AND '.join(body_checks)} LIMIT 1 OFFSET 0)")
     sql = f"SELECT {t}.doc_id AS doc_id, {t}.msgtime AS msgtime FROM {source}"
-    return sql + (" WHERE " + " AND ".join(where) if where else ""), plan.kind
+    sql += " WHERE " + " AND ".join(where) if where else ""
+    return sql, sql, plan.kind
 
 
 def _time(q: _Sql, f: Filters, column: str) -> list[str]:
@@ -198,15 +213,18 @@ def search(session: Session, query: Query, filters: Filters = Filters(), limit: 
     if q.dialect == "postgresql":
         session.execute(text("SET LOCAL jit = off"))  # compiling costs more than these queries run
     parts = [_group_sql(session, q, g, filters) for g in (query.groups or (Group(),))]
-    inner = parts[0][0] if len(parts) == 1 else " UNION ".join(sql for sql, _ in parts)
     order = "ORDER BY msgtime DESC, doc_id DESC LIMIT :limit OFFSET :offset"
-    page_sql = f"{inner} {order}" if len(parts) == 1 else f"SELECT doc_id, msgtime FROM ({inner}) u {order}"
+    if len(parts) == 1:
+        page_sql, count_inner = f"{parts[0][0]} {order}", parts[0][1]
+    else:
+        count_inner = " UNION ".join(page for page, _, _ in parts)
+        page_sql = f"SELECT doc_id, msgtime FROM ({count_inner}) u {order}"
     params = {**q.params, "limit": limit, "offset": offset}
     ids = [int(r[0]) for r in session.execute(text(page_sql), params)]
     total = -1
     if with_total:
-        total = int(session.execute(text(f"SELECT count(*) FROM ({inner}) c"), q.params).scalar_one())
-    return SearchResult(total, ids, "+".join(kind for _, kind in parts))
+        total = int(session.execute(text(f"SELECT count(*) FROM ({count_inner}) c"), q.params).scalar_one())
+    return SearchResult(total, ids, "+".join(kind for _, _, kind in parts))
 
 
 def full_scan(session: Session, query: Query, filters: Filters = Filters()) -> list[int]:

@@ -111,3 +111,15 @@ def test_query_language_limits() -> None:
         parse("x" * 101)
     with pytest.raises(QueryError):
         parse(" OR ".join("ab" for _ in range(9)))
+
+
+def test_the_paths_for_common_terms(corpus: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.archive_search as planner
+
+    # With tiny caps every term looks common: 1-character queries scan, counts come from the index.
+    monkeypatch.setattr(planner, "ESTIMATE_CAP", 3)
+    monkeypatch.setattr(planner, "RARE_RANGE", 3)
+    assert _same(corpus, "的") == "scan"
+    for q in ("返", "😀", " ", "返点", "拼多多 -a", "的 OR 点", "点 返点"):
+        _same(corpus, q)
+    _same(corpus, "的", Filters(time_from=T0 + 50_000, time_to=T0 + 250_000))
