@@ -1,0 +1,96 @@
+"""The report: a departure as JSON (API and CLI) — state, per-customer states, chats, receivables, cards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage import directory
+from storage.departures import (
+    CUSTOMER,
+    DONE,
+    GROUP_CHAT,
+    RECEIVABLE,
+    Departure,
+    DepartureItem,
+    cards_of,
+    items,
+    status_counts,
+)
+from storage.receivables import money
+from wecom_hr.departures import texts
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def summary_json(session: Session, dep: Departure) -> dict[str, Any]:
+    return {"id": dep.id, "userid": dep.userid, "member_name": dep.member_name, "state": dep.state,
+            "last_day": dep.last_day.isoformat(), "successor": dep.successor,
+            "successor_name": directory.display_name(session, dep.successor) if dep.successor else None,
+            "source": dep.source, "started_by": dep.started_by, "sp_no": dep.sp_no, "note": dep.note,
+            "summary": dep.summary, "decided_by": dep.decided_by, "decided_at": _iso(dep.decided_at),
+            "created_at": _iso(dep.created_at), "updated_at": _iso(dep.updated_at),
+            "completed_at": _iso(dep.completed_at)}
+
+
+def item_json(row: DepartureItem) -> dict[str, Any]:
+    return {"ref": row.ref, "name": row.name, "status": row.status, "status_text": texts.result_text(row.status, row.errcode),
+            "errcode": row.errcode, "successor": row.successor, "takeover": row.takeover,
+            "requested_at": _iso(row.requested_at), "finished_at": _iso(row.finished_at), **_public(row.detail)}
+
+
+def _public(detail: dict[str, Any]) -> dict[str, Any]:
+    keep = ("corp_name", "remark", "last_contact", "added_at", "in_pool", "in_wecom", "fail_reason", "late")
+    return {k: detail[k] for k in keep if k in detail}
+
+
+def customers_page(session: Session, dep: Departure, successor: str | None, page: int, per_page: int) -> dict[str, Any]:
+    query = select(DepartureItem).where(DepartureItem.departure_id == dep.id, DepartureItem.kind == CUSTOMER)
+    if successor:
+        query = query.where(func.coalesce(DepartureItem.takeover, DepartureItem.successor, dep.successor or "")
+                            == successor)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(DepartureItem.id).limit(per_page).offset((page - 1) * per_page))
+    return {"counts": status_counts(session, dep.id, CUSTOMER), "total": int(total), "page": page,
+            "per_page": per_page, "items": [item_json(r) for r in rows]}
+
+
+def receivables_json(session: Session, dep: Departure) -> dict[str, Any]:
+    """The snapshot's open receivables and who inherits each: the customer's successor, else the default."""
+    heirs = {r.ref: (r.takeover if r.status == DONE else None) or r.successor
+             for r in items(session, dep.id, CUSTOMER)}
+    rows, total, overdue = [], Decimal("0.00"), 0
+    for r in items(session, dep.id, RECEIVABLE):
+        ext = str(r.detail.get("external_userid") or "")
+        heir = heirs.get(ext) or dep.successor
+        total += money(r.detail.get("outstanding"))
+        overdue += int(bool(r.detail.get("overdue")))
+        rows.append({"receivable_id": int(r.ref), **r.detail, "successor": heir})
+    return {"total_outstanding": str(total), "overdue": overdue, "items": rows}
+
+
+def departure_json(session: Session, dep: Departure, successor: str | None = None, page: int = 1,
+                   per_page: int = 500) -> dict[str, Any]:
+    return {**summary_json(session, dep),
+            "customers": customers_page(session, dep, successor, page, per_page),
+            "group_chats": {"counts": status_counts(session, dep.id, GROUP_CHAT),
+                            "items": [item_json(r) for r in items(session, dep.id, GROUP_CHAT)]},
+            "receivables": receivables_json(session, dep),
+            "cards": [{"task_id": c.task_id, "card_type": c.card_type, "approvers": c.approvers, "status": c.status,
+                       "decision": c.decision, "decided_by": c.decided_by, "decided_at": _iso(c.decided_at)}
+                      for c in cards_of(session, dep.id)]}
+
+
+def list_json(session: Session, state: str | None, page: int, per_page: int) -> dict[str, Any]:
+    query = select(Departure)
+    if state:
+        query = query.where(Departure.state == state)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Departure.id.desc()).limit(per_page).offset((page - 1) * per_page))
+    return {"items": [summary_json(session, d) for d in rows], "total": int(total), "page": page, "per_page": per_page}
