@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wecom_hr.customers import directory_sync
+from wecom_hr.departures import events as departure_events
 from wecom_hr.dispatch import HandlerContext, Route
 from wecom_hr.events import Event
 
@@ -19,6 +20,7 @@ def on_member_updated(ctx: HandlerContext, event: Event) -> None:
 
 def on_member_deleted(ctx: HandlerContext, event: Event) -> None:
     directory_sync.member_left(ctx, event)
+    departure_events.on_member_left(ctx, str(event.get("user_id")))  # departure handover (issue 5)
 
 
 def on_department_changed(ctx: HandlerContext, event: Event) -> None:

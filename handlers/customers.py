@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wecom_hr.customers import sync_events
+from wecom_hr.departures import events as departure_events
 from wecom_hr.dispatch import HandlerContext, Route
 from wecom_hr.events import Event
 
@@ -31,6 +32,7 @@ def on_follow_user_deleted(ctx: HandlerContext, event: Event) -> None:
 
 def on_transfer_failed(ctx: HandlerContext, event: Event) -> None:
     sync_events.transfer_failed(ctx, event)
+    departure_events.on_transfer_failed(ctx, event)  # departure handover (issue 5)
 
 
 def on_msg_audit_approved(ctx: HandlerContext, event: Event) -> None:

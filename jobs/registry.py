@@ -29,6 +29,7 @@ class JobSpec:
 def all_jobs() -> dict[str, JobSpec]:
     from jobs.receivables import remind_overdue_payments
     from jobs import customers
+    from jobs import departures  # departure handover (issue 5)
     from jobs import archive  # chat archive (issue 4)
 
     specs: list[JobSpec] = [
@@ -36,6 +37,8 @@ def all_jobs() -> dict[str, JobSpec]:
         JobSpec("sync-directory", customers.sync_directory_nightly, "30 1 * * *"),
         JobSpec("resync-customers", customers.resync_customers, "0 2 * * *", lock_ttl=6 * 3600),
         JobSpec("send-customer-alert-digest", customers.send_customer_alert_digest, "0 18 * * *"),
+        JobSpec("transfer-departures", departures.transfer_departures, "* * * * *"),
+        JobSpec("follow-up-departures", departures.follow_up_departures, "*/10 * * * *"),
         JobSpec("archive-pull", archive.pull_chat_archive, "* * * * *", lock_ttl=1800),
         JobSpec("archive-watch-digest", archive.send_archive_watch_digest, "0 9 * * *"),
         JobSpec("archive-media", archive.download_archive_media, "*/10 * * * *", lock_ttl=3600),

@@ -252,4 +252,5 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[s
 FEATURE_SETTINGS: tuple[str, ...] = ()
 FEATURE_SETTINGS += ("wecom_hr.customers.settings",)  # [customers] (issue 3)
 FEATURE_SETTINGS += ("wecom_hr.receivables.settings",)  # [reminders], [receivables] (issue 6)
+FEATURE_SETTINGS += ("wecom_hr.departures.settings",)  # [departures] (issue 5)
 FEATURE_SETTINGS += ("wecom_hr.archive.settings",)  # [archive] (issue 4)

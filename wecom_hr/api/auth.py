@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, jsonify, request, session
 
+from wecom_hr.departures.revocation import departed_access
 from wecom_hr.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,7 +36,7 @@ class AccessDenied(Exception):
 
 
 # Callables (runtime, userid) -> reason string when the member may no longer act, else None.
-ACCESS_CHECKS: list[Callable[[Runtime, str], str | None]] = []
+ACCESS_CHECKS: list[Callable[[Runtime, str], str | None]] = [departed_access]  # issue 5: from the last day
 
 
 def runtime() -> Runtime:

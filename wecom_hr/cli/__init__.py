@@ -30,6 +30,8 @@ def _register() -> None:
     cli.add_command(sync)
     from wecom_hr.cli.receivables import receivables
     cli.add_command(receivables)
+    from wecom_hr.cli.departures import departure  # departure handover (issue 5)
+    cli.add_command(departure)
     from wecom_hr.cli.archive import archive  # chat archive (issue 4)
     cli.add_command(archive)
 

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from storage import directory
+from storage import departures, directory
 
 # The departure workflow (issue: departures) sets this to its own lookup; None means "not recorded".
-SUCCESSOR_LOOKUP: list[Callable[[Session, str], str | None]] = []
+SUCCESSOR_LOOKUP: list[Callable[[Session, str], str | None]] = [departures.successor_of]  # issue 5
 
 
 def successor_of(session: Session, userid: str) -> str | None:
