@@ -23,10 +23,11 @@ def _blueprints() -> list[Any]:
     from wecom_hr.api.customers import bp as customers_api_bp
     from wecom_hr.api.receivables import bp as receivables_api_bp
     from wecom_hr.receivables.followup import bp as receivables_page_bp
+    from wecom_hr.api.departures import bp as departures_api_bp  # departure handover (issue 5)
     from wecom_hr.api.archive import audit_bp, bp as archive_api_bp  # chat archive + audit log (issue 4)
 
     return [callback_bp, health_bp, customers_api_bp, receivables_api_bp, receivables_page_bp,
-            archive_api_bp, audit_bp]
+            archive_api_bp, audit_bp, departures_api_bp]
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
