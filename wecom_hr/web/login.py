@@ -1,0 +1,126 @@
+"""Console login through WeCom OAuth2 (snsapi_base): /login → WeCom → /oauth/callback → session.
+
+Inside WeCom the redirect is silent: the member is signed in as themselves, without a password.
+The session is Flask's signed, HttpOnly, SameSite=Lax cookie ([web] secret_key, set by create_app);
+``state`` binds WeCom's answer to the browser that asked, and only local paths are followed after
+login. The session keys (userid, csrf) are the ones api.auth and the receivables page read.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from wecom_hr.api.auth import AccessDenied, api_user, runtime
+from wecom_hr.config import Settings, get
+from wecom_hr.web import texts
+from wecom_hr.wecom.errors import WeComError
+
+bp = Blueprint("login", __name__)
+DEFAULT_AUTHORIZE_URL = "https://open.weixin.qq.com/connect/oauth2/authorize"
+CALLBACK_PATH = "/oauth/callback"
+HOME = "/console/"
+DEFAULT_SESSION_HOURS = 12
+
+
+class LoginError(Exception):
+    """The login could not be completed; the message is shown to the person."""
+
+
+def session_seconds(settings: Settings) -> int:
+    hours: int = get(settings.section("web"), "web", "session_hours", int, DEFAULT_SESSION_HOURS)
+    return max(1, hours) * 3600
+
+
+def safe_next(path: str) -> str:
+    """Only a path on this site: never another host, scheme-relative URL or backslash trick."""
+    ok = path.startswith("/") and not path.startswith("//") and "\\" not in path and "\n" not in path
+    return path if ok else HOME
+
+
+def login_url(next_path: str) -> str:
+    return url_for("web.login.login", next=next_path)
+
+
+def authorize_url(settings: Settings, next_path: str) -> str:
+    state = secrets.token_urlsafe(16)
+    session["oauth_state"], session["oauth_next"] = state, safe_next(next_path)
+    base = get(settings.section("web"), "web", "oauth_authorize_url", str, DEFAULT_AUTHORIZE_URL)
+    query = {"appid": settings.wecom.corp_id, "redirect_uri": settings.public_url + CALLBACK_PATH,
+             "response_type": "code", "scope": "snsapi_base", "state": state,
+             "agentid": str(settings.wecom.agent_id)}
+    return f"{base}?{urlencode(query)}#wechat_redirect"
+
+
+def userid_for_code(code: str) -> str:
+    try:
+        answer = runtime().wecom("app").call("GET", "auth/getuserinfo", params={"code": code})
+    except WeComError:
+        raise LoginError(texts.LOGIN_FAILED) from None
+    userid = answer.get("userid") or answer.get("UserId")
+    if not userid:  # an outsider (openid only) or a WeChat user: not a member of the corp
+        raise LoginError(texts.LOGIN_MEMBERS_ONLY)
+    return str(userid)
+
+
+def complete(code: str, state: str) -> str:
+    """Check state, exchange the code, start a fresh session; returns where to go next."""
+    expected = session.pop("oauth_state", None)
+    if not isinstance(expected, str) or not hmac.compare_digest(expected, state):
+        raise LoginError(texts.LOGIN_EXPIRED)
+    if not code:
+        raise LoginError(texts.LOGIN_NO_CODE)
+    userid = userid_for_code(code)
+    next_path = safe_next(str(session.get("oauth_next") or HOME))
+    session.clear()  # no fixation: a login always gets a new session and a new CSRF token
+    session["userid"], session["login_at"] = userid, int(time.time())
+    return next_path
+
+
+def problem(status: int, message: str) -> tuple[str, int]:
+    return render_template("web/message.html", message=message, viewer=None, show_login=True), status
+
+
+@bp.get("/")
+def root() -> Response:
+    return redirect(HOME, 302)  # the address configured in WeCom's workbench may be the bare host
+
+
+@bp.get("/login")
+def login() -> Any:
+    next_path = safe_next(request.args.get("next", HOME))
+    if isinstance(session.get("userid"), str):
+        return redirect(next_path, 302)
+    return redirect(authorize_url(runtime().settings, next_path), 302)
+
+
+@bp.get(CALLBACK_PATH)
+def oauth_callback() -> Response | tuple[str, int]:
+    try:
+        target = complete(request.args.get("code", ""), request.args.get("state", ""))
+        api_user()  # ACCESS_CHECKS: a member who left cannot start a session
+    except LoginError as exc:
+        return problem(403, str(exc))
+    except AccessDenied:
+        session.clear()
+        return problem(403, texts.ACCOUNT_REVOKED)
+    return redirect(target, 302)
+
+
+@bp.get("/logout")
+def logout_form() -> Any:
+    if not isinstance(session.get("userid"), str):
+        return redirect(HOME, 302)
+    return render_template("web/logout.html", viewer=None)
+
+
+@bp.post("/logout")
+def logout() -> tuple[str, int]:
+    session.clear()  # the CSRF check (guard.py) ran before this view
+    return render_template("web/message.html", message=texts.LOGGED_OUT, viewer=None, show_login=True), 200

@@ -1,0 +1,110 @@
+"""Who is looking, and which console areas their role opens.
+
+Roles come from [roles] (compliance, hr, finance, admin); "manager" is derived from the directory
+(a leader of a department); everyone else is a salesperson. Pages check here, on the server; the
+JSON APIs they call check again for themselves, with their own scoping (team, own, all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g, redirect, render_template, request, session
+
+from storage import directory
+from wecom_hr.api.auth import AccessDenied, api_user, runtime
+from wecom_hr.web import texts
+from wecom_hr.web.login import login_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+EVERYONE = "*"
+# area -> roles that may open it ("manager" derived; EVERYONE: any signed-in member).
+AREAS: dict[str, frozenset[str]] = {
+    "archive": frozenset({"compliance", "admin"}),
+    "watch": frozenset({"compliance", "admin"}),
+    "audit": frozenset({"admin"}),
+    "customers": frozenset({EVERYONE}),
+    "departures": frozenset({"hr", "admin", "manager"}),
+    "receivables": frozenset({EVERYONE}),
+    "collections": frozenset({"finance", "admin"}),
+}
+PATHS = {"archive": "/console/archive", "watch": "/console/archive/watch", "audit": "/console/archive/audit",
+         "customers": "/console/customers", "departures": "/console/departures",
+         "receivables": "/console/receivables"}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    userid: str
+    name: str
+    roles: frozenset[str]  # configured roles plus "manager" when the directory says so
+
+    def may(self, area: str) -> bool:
+        allowed = AREAS[area]
+        return EVERYONE in allowed or bool(self.roles & allowed)
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def role_labels(self) -> list[str]:
+        names = [texts.ROLE_NAMES[r] for r in ("admin", "compliance", "hr", "finance", "manager") if r in self.roles]
+        return names or [texts.ROLE_NAMES["salesperson"]]
+
+    @property
+    def menu(self) -> list[tuple[str, str, str]]:
+        """(area, label, path) of each area this member may open, in menu order."""
+        return [(area, label, PATHS[area]) for area, label in texts.AREA_LABELS.items() if self.may(area)]
+
+
+def current_viewer() -> Viewer | None:
+    """The signed-in member, None when nobody is; AccessDenied when their access was revoked."""
+    cached = g.get("viewer")
+    if isinstance(cached, Viewer):
+        return cached
+    if not isinstance(session.get("userid"), str):
+        return None
+    user = api_user()  # the same ACCESS_CHECKS as every API call
+    with runtime().db.session_scope() as s:
+        name = directory.display_name(s, user.userid)
+        manager = directory.is_manager(s, user.userid)
+    viewer = Viewer(user.userid, name, user.roles | ({"manager"} if manager else set()))
+    g.viewer = viewer
+    return viewer
+
+
+def refused(status: int, message: str, viewer: Viewer | None = None) -> tuple[str, int]:
+    return render_template("web/message.html", message=message, viewer=viewer), status
+
+
+def page(area: str) -> Callable[[F], F]:
+    """A console page: redirect to login without a session; 403 for a role that may not see it."""
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                viewer = current_viewer()
+            except AccessDenied:
+                session.clear()
+                return refused(403, texts.ACCOUNT_REVOKED)
+            if viewer is None:
+                return redirect(login_url(request.full_path.rstrip("?")), 302)
+            if not viewer.may(area):
+                return refused(403, texts.FORBIDDEN, viewer)
+            return view(viewer, *args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+def api_viewer(area: str) -> Viewer:
+    """For the console's own JSON endpoints: bearer tokens or the session, then the area check."""
+    user = api_user()
+    with runtime().db.session_scope() as s:
+        manager = directory.is_manager(s, user.userid)
+    viewer = Viewer(user.userid, user.userid, user.roles | ({"manager"} if manager else set()))
+    if not viewer.may(area):
+        raise AccessDenied(403, "your role does not allow this")
+    return viewer

@@ -1,0 +1,127 @@
+/* Departures: start one (POST /api/v1/departures), the list (HR/admin: /api/v1/departures; a
+ * manager: their team's, /console/api/team-departures) and one departure's report — progress per
+ * customer and group chat, receivables handed over, the approval (GET /api/v1/departures/<id>). */
+"use strict";
+(function () {
+  const { T, api, h, clear, message, failed, table, when, money, status, memberNames } = window.WH;
+  const FINAL = ["done", "refused", "at_limit", "no_record", "failed", "skipped"];
+  let names = {};
+  const who = (id) => (id ? names[id] || id : "—");
+
+  async function showList(box) {
+    try {
+      const [data, members] = await Promise.all([api(box.dataset.source), memberNames()]);
+      names = members;
+      if (!data.items.length) { clear(box, h("p", { class: "muted" }, T.empty)); return; }
+      const outstanding = (d) => (d.summary && d.summary.outstanding ? money(d.summary.outstanding) : "—");
+      clear(box, table([
+        { label: "成员", value: (d) => h("a", { href: "/console/departures/" + d.id }, d.member_name || who(d.userid)) },
+        { label: "最后工作日", nowrap: true, value: (d) => d.last_day },
+        { label: "状态", nowrap: true, value: (d) => status("departure_state", d.state) },
+        { label: "客户", num: true, value: (d) => String((d.summary || {}).customers ?? "—") },
+        { label: "未结账款", num: true, value: outstanding },
+        { label: "接替人", value: (d) => d.successor_name || who(d.successor) },
+        { label: "发起", nowrap: true, value: (d) => when(d.created_at) },
+      ], data.items));
+    } catch (err) { failed(box, err); }
+  }
+
+  function startForm(form, listBox) {
+    const msg = document.getElementById("start-message");
+    memberNames().then((members) => {
+      clear(document.getElementById("member-list"),
+        Object.entries(members).map(([id, name]) => h("option", { value: id }, name)));
+    });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = { userid: form.userid.value.trim(), last_day: form.last_day.value, note: form.note.value };
+      if (form.successor.value.trim()) body.successor = form.successor.value.trim();
+      try {
+        const made = await api("/api/v1/departures", { method: "POST", json: body });
+        clear(msg, h("p", { class: "message" }, T.started, " ", h("a", { href: "/console/departures/" + made.id }, "查看进度")));
+        form.reset();
+        showList(listBox);
+      } catch (err) { message(msg, err.message, true); }
+    });
+  }
+
+  function progress(d) {
+    const counts = {};
+    for (const part of [d.customers.counts, d.group_chats.counts]) {
+      for (const [s, n] of Object.entries(part || {})) counts[s] = (counts[s] || 0) + n;
+    }
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const done = FINAL.reduce((a, s) => a + (counts[s] || 0), 0);
+    return h("div", { class: "card", id: "departure-progress" },
+      h("div", null, `转接进度：${done} / ${total}`),
+      h("progress", { max: total || 1, value: done }),
+      h("div", { class: "muted" }, Object.entries(counts).map(([s, n]) => `${T.item_status[s] || s} ${n}`).join(" · ")));
+  }
+
+  function heir(i, d) { return who(i.takeover || i.successor || d.successor); }
+
+  function customers(d) {
+    const c = d.customers;
+    if (!c.items.length) return null;
+    return [h("h2", null, `客户（${c.total}）`), table([
+      { label: "客户", value: (i) => [i.name || i.ref, i.corp_name ? h("small", null, " " + i.corp_name) : null] },
+      { label: "最近联系", nowrap: true, value: (i) => (i.last_contact ? when(i.last_contact) : "—") },
+      { label: "接替人", value: (i) => heir(i, d) },
+      { label: "状态", value: (i) => h("span", { class: "status " + i.status }, i.status_text || T.item_status[i.status] || i.status) },
+    ], c.items)];
+  }
+
+  function chats(d) {
+    const rows = d.group_chats.items;
+    if (!rows.length) return null;
+    return [h("h2", null, `客户群（${rows.length}）`), table([
+      { label: "群", value: (i) => i.name || i.ref },
+      { label: "接替人", value: (i) => heir(i, d) },
+      { label: "状态", value: (i) => h("span", { class: "status " + i.status }, i.status_text || i.status) },
+    ], rows)];
+  }
+
+  function receivables(d) {
+    const r = d.receivables;
+    if (!r.items.length) return null;
+    return [h("h2", null, `未结账款（${money(r.total_outstanding)}，逾期 ${r.overdue} 笔）`), table([
+      { label: "单号", value: (x) => x.order_no },
+      { label: "客户", value: (x) => x.customer_name || x.external_userid },
+      { label: "到期日", nowrap: true, value: (x) => x.due_on + (x.overdue ? "（逾期）" : "") },
+      { label: "未收金额", num: true, value: (x) => money(x.outstanding, x.currency) },
+      { label: "接手人", value: (x) => who(x.successor) },
+    ], r.items)];
+  }
+
+  function approval(d) {
+    const card = d.cards[d.cards.length - 1];
+    if (!card) return null;
+    const decided = card.decision ? `${card.decision === "approve" ? "已同意" : "已驳回"}：${who(card.decided_by)} ${when(card.decided_at)}`
+      : `待 ${card.approvers.map(who).join("、")} 审批`;
+    return h("div", null, h("small", null, "审批："), decided);
+  }
+
+  async function showDetail(box) {
+    try {
+      const [d, members] = await Promise.all([api("/api/v1/departures/" + encodeURIComponent(box.dataset.id)), memberNames()]);
+      names = members;
+      clear(box,
+        h("h1", null, (d.member_name || who(d.userid)) + " 离职交接 ", status("departure_state", d.state)),
+        h("div", { class: "card" },
+          h("div", null, h("small", null, "最后工作日："), d.last_day),
+          h("div", null, h("small", null, "默认接替人："), d.successor_name || who(d.successor)),
+          h("div", null, h("small", null, "发起："), who(d.started_by), " ", when(d.created_at)),
+          approval(d),
+          d.completed_at ? h("div", null, h("small", null, "完成："), when(d.completed_at)) : null,
+          d.note ? h("div", null, h("small", null, "备注："), d.note) : null),
+        progress(d), customers(d), chats(d), receivables(d));
+    } catch (err) { failed(box, err); }
+  }
+
+  const listBox = document.getElementById("departure-list");
+  if (listBox) showList(listBox);
+  const form = document.getElementById("start-departure");
+  if (form && listBox) startForm(form, listBox);
+  const detail = document.getElementById("departure-detail");
+  if (detail) showDetail(detail);
+})();

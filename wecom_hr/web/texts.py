@@ -1,0 +1,72 @@
+"""Every word the console says to people (Chinese), in one place."""
+
+from __future__ import annotations
+
+TITLE = "销售人事管控台"
+
+# Login and session.
+LOGIN_EXPIRED = "登录已过期，请重新打开链接"
+LOGIN_NO_CODE = "未获得企业微信授权"
+LOGIN_FAILED = "企业微信登录失败，请稍后重试"
+LOGIN_MEMBERS_ONLY = "仅限企业成员使用"
+ACCOUNT_REVOKED = "您的账号已无权访问"
+LOGGED_OUT = "您已退出登录"
+CSRF_REFUSED = "页面已过期，请刷新后重试"
+
+# Role checks.
+FORBIDDEN = "您的角色无权查看此页面"
+NOT_FOUND = "找不到该页面，或您无权查看"
+
+ROLE_NAMES = {"compliance": "合规", "hr": "人事", "finance": "财务", "admin": "管理员",
+              "manager": "经理", "salesperson": "销售"}
+
+# Console areas in menu order; an area appears only to roles that may open it (roles.AREAS).
+AREA_LABELS = {"archive": "会话存档", "watch": "风险预警", "audit": "审计日志", "customers": "客户池",
+               "departures": "离职交接", "receivables": "应收账款"}
+AREA_HINTS = {"archive": "搜索销售与客户的聊天记录，查看上下文并导出",
+              "watch": "敏感词规则与命中提醒",
+              "audit": "谁在何时搜索、导出、审批了什么",
+              "customers": "企业的全部外部联系人、跟进记录与流失事件",
+              "departures": "发起离职交接，跟踪客户转接进度",
+              "receivables": "账龄分布、逾期账款、催收任务与追款函"}
+
+AGING_LABELS = {"0-30": "0–30 天", "30-60": "30–60 天", "60-90": "60–90 天", "90+": "90 天以上"}
+
+# Words the page scripts show, handed to them as JSON (base.html), so they too live here.
+UI: dict[str, object] = {
+    "loading": "加载中…", "empty": "没有记录", "error": "加载失败", "forbidden": "无权查看",
+    "not_ready": "该功能的接口尚未上线", "saved": "已保存", "prev": "上一页", "next": "下一页",
+    "page": "第 {page} / {pages} 页，共 {total} 条", "context": "上下文", "close": "关闭",
+    "letter": "追款函", "add_note": "添加跟进", "note_placeholder": "跟进说明", "promised_on": "承诺付款日",
+    "submit": "提交", "started": "已发起离职交接",
+    "customer_status": {"active": "跟进中", "lost": "无人跟进", "churned": "已流失"},
+    "end_reason": {"member_deleted": "销售删除了客户", "customer_deleted": "客户删除了销售",
+                   "transferred": "已转接", "missing_in_wecom": "企业微信中已不存在"},
+    "history_kind": {"customer_created": "新增客户", "customer_updated": "客户资料变更",
+                     "relation_opened": "开始跟进", "relation_updated": "跟进信息变更",
+                     "relation_ended": "结束跟进", "relation_cleared": "跟进记录清理",
+                     "relation_end_explained": "补充结束原因", "archive_agreed": "同意会话存档",
+                     "transfer_failed": "转接失败", "member_renamed": "成员改名", "note_updated": "备注更新"},
+    "receivable_status": {"open": "未付", "partial": "部分付款", "paid": "已付清"},
+    "collection_status": {"open": "进行中", "closed": "已结束"},
+    "departure_state": {"draft": "草稿", "pending_approval": "待经理审批", "approved": "已审批",
+                        "transferring": "转接中", "completed": "已完成", "rejected": "已驳回",
+                        "cancelled": "已取消"},
+    "item_status": {"pending": "待转接", "sending": "转接中", "waiting": "等待客户接受", "done": "已转接",
+                    "refused": "客户拒绝", "at_limit": "接替人客户已满", "no_record": "无转接记录",
+                    "failed": "失败", "skipped": "已跳过", "open": "未结"},
+    "item_kind": {"customer": "客户", "group_chat": "客户群", "receivable": "应收账款"},
+    "msgtype": {"text": "文本", "image": "图片", "voice": "语音", "video": "视频", "file": "文件",
+                "link": "链接", "revoke": "撤回", "markdown": "Markdown", "mixed": "图文混排",
+                "chatrecord": "聊天记录", "agree": "同意存档", "disagree": "拒绝存档"},
+    "severity": {"high": "高", "medium": "中", "low": "低"},
+    "field": {"name": "名称", "corp_name": "企业", "corp_full_name": "企业全称", "position": "职位",
+              "remark": "备注", "description": "描述", "remark_corp_name": "备注企业", "remark_mobiles": "备注手机",
+              "tags": "标签", "note": "客户池备注", "ended_at": "结束时间", "createtime": "添加时间",
+              "status": "状态", "first_owner": "首个跟进人", "userid": "成员", "new_userid": "新账号"},
+    "audit_action": {"archive.search": "搜索存档", "archive.export": "导出存档", "archive.context": "查看上下文",
+                     "archive.chart": "命中趋势", "archive.rule.create": "新增预警规则",
+                     "archive.rule.delete": "删除预警规则", "receivables.upsert": "导入应收",
+                     "receivables.payment": "登记回款", "receivables.followup": "账款跟进",
+                     "receivables.reminders": "逾期提醒"},
+}
