@@ -25,9 +25,10 @@ def _blueprints() -> list[Any]:
     from wecom_hr.receivables.followup import bp as receivables_page_bp
     from wecom_hr.api.departures import bp as departures_api_bp  # departure handover (issue 5)
     from wecom_hr.api.archive import audit_bp, bp as archive_api_bp  # chat archive + audit log (issue 4)
+    from wecom_hr.web import bp as web_bp  # console: login, pages, charts (issue 7)
 
     return [callback_bp, health_bp, customers_api_bp, receivables_api_bp, receivables_page_bp,
-            archive_api_bp, audit_bp, departures_api_bp]
+            archive_api_bp, audit_bp, web_bp, departures_api_bp]
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
