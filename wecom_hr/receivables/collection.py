@@ -2,7 +2,7 @@
 
 Each step is idempotent and keyed in the database (task per customer_key, item per receivable,
 letter versions), so a run that dies half-way repeats it safely. Drafting streams the items of the
-tasks whose letter is older than their newest item, ordered by task, never all at once.
+tasks whose letter is older than their newest item, a chunk of tasks at a time, never all at once.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from storage.receivables import (
 from wecom_hr.receivables.letters import LetterItem, draft
 from wecom_hr.receivables.settings import LedgerOptions
 
-LETTER_BATCH = 500
+CHUNK = 900  # tasks per query and per insert batch (under SQLite's bound-parameter limit)
 
 
 def _insert(session: Session):  # type: ignore[no-untyped-def]
@@ -61,25 +61,28 @@ def open_tasks(session: Session, run_id: str, tier_days: list[int], now: datetim
     return rowcount(session.execute(stmt))
 
 
-def _needs_letter():  # type: ignore[no-untyped-def]
+def _needs_letter(session: Session) -> list[int]:
+    """Open tasks without a letter, or with items newer than their latest letter."""
     last_item = select(func.max(CollectionItem.added_at)).where(CollectionItem.task_id == CollectionTask.id)
     last_letter = select(func.max(DunningLetter.drafted_at)).where(DunningLetter.task_id == CollectionTask.id)
     no_letter = ~exists().where(DunningLetter.task_id == CollectionTask.id)
-    return select(CollectionTask.id).where(CollectionTask.status == "open",
-                                           no_letter | (last_letter.scalar_subquery() < last_item.scalar_subquery()))
+    q = select(CollectionTask.id).where(CollectionTask.status == "open",
+                                        no_letter | (last_letter.scalar_subquery() < last_item.scalar_subquery()))
+    return list(session.scalars(q.order_by(CollectionTask.id)))
 
 
-def _task_items(session: Session) -> Iterator[tuple[int, str, list[LetterItem]]]:
+def _task_items(session: Session, task_ids: list[int]) -> Iterator[tuple[int, str, list[LetterItem]]]:
+    # Fed by explicit ids, chunk by chunk: tables filled moments ago have no statistics yet, and a
+    # planner guessing "2 rows" turns an IN (subquery) into a nested loop over every task.
     q = (select(CollectionTask.id, CollectionTask.customer_name, Receivable.order_no, Receivable.issued_on,
                 Receivable.due_on, Receivable.amount - Receivable.paid_amount, Receivable.currency)
          .join(CollectionItem, CollectionItem.task_id == CollectionTask.id)
          .join(Receivable, Receivable.id == CollectionItem.receivable_id)
-         .where(CollectionTask.id.in_(_needs_letter()), Receivable.status != PAID)
+         .where(CollectionTask.id.in_(task_ids), Receivable.status != PAID)
          .order_by(CollectionTask.id, Receivable.due_on, Receivable.order_no))
     current: tuple[int, str] | None = None
     items: list[LetterItem] = []
-    for task_id, name, order_no, issued, due, outstanding, currency in session.execute(
-            q.execution_options(yield_per=2000)):
+    for task_id, name, order_no, issued, due, outstanding, currency in session.execute(q):
         if current and current[0] != task_id:
             yield current[0], current[1], items
             items = []
@@ -90,20 +93,19 @@ def _task_items(session: Session) -> Iterator[tuple[int, str, list[LetterItem]]]
 
 
 def draft_letters(session: Session, options: LedgerOptions, today: date, now: datetime) -> int:
-    versions = dict(session.execute(select(DunningLetter.task_id, func.max(DunningLetter.version))
-                                    .where(DunningLetter.task_id.in_(_needs_letter()))
-                                    .group_by(DunningLetter.task_id)).all())
-    batch: list[dict[str, object]] = []
+    needed = _needs_letter(session)
     drafted = 0
-    # Letters are inserted while the item query streams: only tasks already read get one, so the
-    # query's "needs a letter" filter never changes under the rows still to come.
-    for task_id, customer, items in _task_items(session):
-        body = draft(customer, items, today, company=options.company_name, contact=options.contact,
-                     template_path=options.letter_template)
-        batch.append({"task_id": task_id, "version": versions.get(task_id, 0) + 1, "body": body, "drafted_at": now})
-        if len(batch) >= LETTER_BATCH:
-            drafted += _flush(session, batch)
-    return drafted + _flush(session, batch)
+    for start in range(0, len(needed), CHUNK):
+        chunk = needed[start:start + CHUNK]
+        versions = {t: v for t, v in session.execute(select(DunningLetter.task_id, func.max(DunningLetter.version))
+                                                     .where(DunningLetter.task_id.in_(chunk))
+                                                     .group_by(DunningLetter.task_id))}
+        batch = [{"task_id": task_id, "version": versions.get(task_id, 0) + 1, "drafted_at": now,
+                  "body": draft(customer, items, today, company=options.company_name, contact=options.contact,
+                                template_path=options.letter_template)}
+                 for task_id, customer, items in _task_items(session, chunk)]
+        drafted += _flush(session, batch)
+    return drafted
 
 
 def _flush(session: Session, batch: list[dict[str, object]]) -> int:

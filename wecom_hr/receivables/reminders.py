@@ -44,6 +44,9 @@ def run(db: Database, settings: Settings, now: datetime, after_enqueue: AfterEnq
                               "messages": 0, "unroutable": 0, "collection_items": 0, "letters": 0, "runs": []}
     with db.session_scope() as s:
         result["claimed"] = claims.claim(s, conf.policy, now, new_run_id(today))
+    if result["claimed"]:
+        with db.session_scope() as s:
+            claims.refresh_statistics(s, "receivable_reminders")
     with db.session_scope() as s:
         runs = claims.pending_runs(s)
     for run_id in runs:  # older runs that died half-way first, then today's
@@ -62,6 +65,9 @@ def _finish(db: Database, settings: Settings, conf: ReceivablesSettings, run_id:
     with db.session_scope() as s:
         collect = [t.days for t in conf.policy.tiers if t.collect]
         result["collection_items"] += collection.open_tasks(s, run_id, collect, now)
+    with db.session_scope() as s:
+        claims.refresh_statistics(s, "collection_tasks", "collection_items", "dunning_letters")
+    with db.session_scope() as s:
         result["letters"] += collection.draft_letters(s, conf.ledger, today, now)
     with db.session_scope() as s:
         unroutable = _queue_digests(s, settings, conf, run_id, today, result, after_enqueue)
