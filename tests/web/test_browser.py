@@ -172,15 +172,18 @@ def test_hr_starts_a_departure_and_follows_its_progress(browser: Any, live: Live
     shot(page, "departure-pending-hr")
     departure_id = int(page.url.rsplit("/", 1)[1])
 
-    # The manager approves on the WeCom card; WeCom moves the customers, one of them refuses.
+    # The manager approves here rather than on the WeCom card; WeCom moves the customers, one refuses.
     env = console.env
     env.drain()
-    card = next(m["template_card"] for m in console.sim.sent_messages if m.get("msgtype") == "template_card"
-                and m["template_card"]["task_id"].startswith(f"dep-{departure_id}-"))
-    console.sim.scenario.click_card(console.manager(), card["task_id"], "submit",
-                                    selected={"decision": ["approve"], "successor": [successor]})
-    env.drain()
-    run_job(env.runtime, "transfer-departures")
+    approver = login(browser, live, console.manager(), f"/console/departures/{departure_id}", PHONE)
+    approver.wait_for_selector("#approval")
+    approver.select_option("#approval select[name=successor]", successor)
+    shot(approver, "departure-approval-manager-phone")
+    approver.click("#approval button[data-decision=approve]")
+    approver.wait_for_selector("#approval", state="detached")
+    assert "待经理审批" not in approver.inner_text("h1")
+    approver.context.close()
+    run_job(env.runtime, "transfer-departures")  # a second run changes nothing if the approval already ran it
     env.drain()
     refused = console.seed.customers[leaver][0]
     console.sim.complete_transfers(refuse={refused})

@@ -5,6 +5,7 @@
     /console/archive  /console/archive/watch  /console/archive/audit      archive_pages.py
     /console/customers  /console/customers/<external_userid>              pages.py
     /console/departures  /console/departures/<id>                         pages.py
+    /console/api/departures/<id>/approval|decision   a manager approves here  approval.py
     /console/receivables  /console/api/aging  /console/charts/aging.svg   receivables_pages.py
     /console/static/...                               CSS and JS, versioned in the package
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 from flask import Blueprint
 from werkzeug.wrappers import Response
 
-from wecom_hr.web import archive_pages, guard, login, pages, receivables_pages
+from wecom_hr.web import approval, archive_pages, guard, login, pages, receivables_pages
 from wecom_hr.web.assets import asset_url
 from wecom_hr.web.texts import TITLE
 
@@ -27,6 +28,7 @@ bp.register_blueprint(login.bp)
 bp.register_blueprint(pages.bp)
 bp.register_blueprint(archive_pages.bp)
 bp.register_blueprint(receivables_pages.bp)
+bp.register_blueprint(approval.bp)
 bp.before_app_request(guard.check_request)
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "

@@ -101,6 +101,27 @@
     return h("div", null, h("small", null, "审批："), decided);
   }
 
+  /* The approver decides here as on the WeCom card: a successor (unless fixed), then 同意 or 驳回. */
+  async function approvalForm(box, id) {
+    const a = await api(`/console/api/departures/${id}/approval`).catch(() => ({ may_decide: false }));
+    if (!a.may_decide) return;
+    const msg = h("div");
+    const select = h("select", { name: "successor" }, a.options.map((o) => h("option", { value: o.userid }, o.name)));
+    const send = async (verdict) => {
+      try {
+        await api(`/console/api/departures/${id}/decision`, { method: "POST", json: { decision: verdict, successor: select.value } });
+        showDetail(box);
+      } catch (err) { message(msg, err.message, true); }
+    };
+    const form = h("form", { class: "card", id: "approval" }, h("h2", null, "审批"),
+      h("label", null, "接替人", select),
+      h("div", { class: "actions" },
+        h("button", { type: "button", dataset: { decision: "approve" }, on: { click: () => send("approve") } }, "同意"),
+        h("button", { type: "button", class: "ghost", dataset: { decision: "reject" }, on: { click: () => send("reject") } }, "驳回")),
+      msg);
+    box.querySelector("#departure-progress").before(form);
+  }
+
   async function showDetail(box) {
     try {
       const [d, members] = await Promise.all([api("/api/v1/departures/" + encodeURIComponent(box.dataset.id)), memberNames()]);
@@ -115,6 +136,7 @@
           d.completed_at ? h("div", null, h("small", null, "完成："), when(d.completed_at)) : null,
           d.note ? h("div", null, h("small", null, "备注："), d.note) : null),
         progress(d), customers(d), chats(d), receivables(d));
+      if (d.state === "pending_approval") await approvalForm(box, box.dataset.id);
     } catch (err) { failed(box, err); }
   }
 
