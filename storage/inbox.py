@@ -98,6 +98,15 @@ def fail(session: Session, event_id: int, worker_id: str, error: str, max_attemp
     return row.status
 
 
+def postpone(session: Session, event_id: int, worker_id: str, seconds: float) -> str:
+    """Give a claimed event back without counting the attempt (the store was busy, not the handler)."""
+    rowcount(session.execute(
+        update(InboxEvent).where(InboxEvent.id == event_id, InboxEvent.locked_by == worker_id)
+        .values(status=PENDING, locked_by=None, locked_until=None, attempts=InboxEvent.attempts - 1,
+                next_attempt_at=utcnow() + timedelta(seconds=seconds))))
+    return PENDING
+
+
 def retry(session: Session, event_id: int) -> bool:
     return bool(rowcount(session.execute(
         update(InboxEvent).where(InboxEvent.id == event_id, InboxEvent.status.in_([DEAD, IGNORED, DONE, PENDING]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import threading
 import uuid
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from storage import inbox
@@ -78,41 +80,49 @@ class Dispatcher:
 
     def _handle(self, event_id: int) -> str:
         db = self.runtime.db
-        with db.session_scope() as session:
-            row = session.get(inbox.InboxEvent, event_id)
-            if row is None or row.locked_by != self.worker_id:
-                return "lost"
-            label = row.event or "?"
-            try:
-                event = parse_event(row.xml)
-            except MalformedEventError as exc:  # stored only if it parsed once; be safe anyway
-                inbox.finish(session, event_id, self.worker_id, inbox.DEAD, f"malformed: {exc}")
-                return inbox.DEAD
-            handler = self.find(event)
-            if handler is None:
-                inbox.finish(session, event_id, self.worker_id, inbox.IGNORED, None)
-                metrics.EVENTS_HANDLED.labels(status=inbox.IGNORED, event=label).inc()
-                return inbox.IGNORED
-            try:
-                with session.begin_nested():
+        label = "?"
+        try:
+            # No savepoint here: under pysqlite a SAVEPOINT opens a deferred transaction whose reads
+            # pin a WAL snapshot, and the first write after anyone else's commit fails at once
+            # (SQLITE_BUSY_SNAPSHOT). One plain transaction, rolled back whole on failure, avoids it.
+            with db.session_scope() as session:
+                row = session.get(inbox.InboxEvent, event_id)
+                if row is None or row.locked_by != self.worker_id:
+                    return "lost"
+                label = row.event or "?"
+                try:
+                    event = parse_event(row.xml)
+                except MalformedEventError as exc:  # stored only if it parsed once; be safe anyway
+                    inbox.finish(session, event_id, self.worker_id, inbox.DEAD, f"malformed: {exc}")
+                    return inbox.DEAD
+                handler = self.find(event)
+                status = inbox.DONE if handler else inbox.IGNORED
+                if handler is not None:
                     handler(HandlerContext(self.runtime, session, event_id, utcnow()), event)
-                    if not inbox.finish(session, event_id, self.worker_id, inbox.DONE):
-                        raise _LeaseLost()
-            except _LeaseLost:
-                session.rollback()
-                log.warning("event %s: lease lost to another worker; rolled back", event_id)
-                return "lost"
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                log.exception("event %s: handler %s failed", event_id, getattr(handler, "__name__", handler))
-                metrics.HANDLER_FAILURES.labels(event=label).inc()
-                w = self.runtime.settings.worker
-                status = inbox.fail(session, event_id, self.worker_id, error, w.max_attempts,
-                                    w.backoff_seconds, w.backoff_max_seconds)
-                metrics.EVENTS_HANDLED.labels(status=status, event=label).inc()
-                return status
-        metrics.EVENTS_HANDLED.labels(status=inbox.DONE, event=label).inc()
-        return inbox.DONE
+                if not inbox.finish(session, event_id, self.worker_id, status):
+                    raise _LeaseLost()
+        except _LeaseLost:
+            log.warning("event %s: lease lost to another worker; rolled back", event_id)
+            return "lost"
+        except Exception as exc:
+            return self._failed(event_id, label, exc)
+        metrics.EVENTS_HANDLED.labels(status=status, event=label).inc()
+        return status
+
+    def _failed(self, event_id: int, label: str, exc: Exception) -> str:
+        w = self.runtime.settings.worker
+        if _is_lock_contention(exc):
+            # SQLite's single writer was busy: not the handler's fault, so not an attempt.
+            log.warning("event %s (%s): database busy, retrying shortly", event_id, label)
+            with self.runtime.db.session_scope() as session:
+                return inbox.postpone(session, event_id, self.worker_id, seconds=0.2 + random.random())
+        log.exception("event %s (%s): handler failed", event_id, label)
+        metrics.HANDLER_FAILURES.labels(event=label).inc()
+        with self.runtime.db.session_scope() as session:
+            status = inbox.fail(session, event_id, self.worker_id, f"{type(exc).__name__}: {exc}",
+                                w.max_attempts, w.backoff_seconds, w.backoff_max_seconds)
+        metrics.EVENTS_HANDLED.labels(status=status, event=label).inc()
+        return status
 
     def drain(self, limit: int = 50) -> int:
         """Claim and handle due events until none are left or ``limit`` were handled."""
@@ -131,6 +141,10 @@ class Dispatcher:
 
 class _LeaseLost(Exception):
     pass
+
+
+def _is_lock_contention(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
 class InboxWorker:

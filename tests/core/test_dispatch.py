@@ -166,3 +166,26 @@ def test_worker_killed_mid_handler_leaves_the_event_for_another(db: Database) ->
     time.sleep(1.2)  # the victim's lease runs out
     assert Dispatcher(runtime_for(db), ROUTES).drain() == 1
     assert list(handlings(db).values()) == [1]
+
+
+def locked_database(ctx: HandlerContext, event: Event) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+
+
+def test_lock_contention_is_retried_without_spending_attempts(db: Database) -> None:
+    store(db)
+    rt = runtime_for(db, worker={"max_attempts": 2})
+    busy = Dispatcher(rt, [Route("change_external_contact", None, locked_database)])
+    for _ in range(4):  # more busy rounds than max_attempts: still not a dead letter
+        with db.session_scope() as s:
+            s.execute(inbox.InboxEvent.__table__.update().values(next_attempt_at=utcnow()))
+        busy.drain()
+    with db.session_scope() as s:
+        row = s.scalars(select(inbox.InboxEvent)).one()
+        assert (row.status, row.attempts) == ("pending", 0)
+    with db.session_scope() as s:
+        s.execute(inbox.InboxEvent.__table__.update().values(next_attempt_at=utcnow()))
+    Dispatcher(rt, ROUTES).drain()
+    assert statuses(db) == ["done"]
