@@ -50,6 +50,19 @@ def test_the_approver_decides_here_and_the_card_shows_it(console: Console) -> No
         assert entry.actor == console.manager() and entry.detail["departure_id"] == departure_id
 
 
+def test_a_manager_lists_the_teams_departures_only(console: Console) -> None:
+    departure_id = _start(console, console.seller(0, 1))
+    manager, _ = _signed_in(console, console.manager())
+    mine: Any = manager.get("/console/api/team-departures").json
+    assert [d["id"] for d in mine["items"]] == [departure_id]
+    other, _ = _signed_in(console, console.manager(1))
+    theirs: Any = other.get("/console/api/team-departures").json
+    assert theirs == {"items": []}
+    assert other.get(f"/api/v1/departures/{departure_id}").status_code == 404  # the report is not theirs either
+    seller, _ = _signed_in(console, console.seller(1, 0))
+    assert seller.get("/console/api/team-departures").status_code == 403
+
+
 def test_only_the_cards_approvers_may_decide(console: Console) -> None:
     departure_id = _start(console, console.seller(0, 1))
     for userid in (console.manager(1), console.seed.hr, console.seller(0, 0)):

@@ -35,7 +35,7 @@ AGING_LABELS = {"0-30": "0–30 天", "30-60": "30–60 天", "60-90": "60–90 
 # Words the page scripts show, handed to them as JSON (base.html), so they too live here.
 UI: dict[str, object] = {
     "loading": "加载中…", "empty": "没有记录", "error": "加载失败", "forbidden": "无权查看",
-    "not_ready": "该功能的接口尚未上线", "saved": "已保存", "prev": "上一页", "next": "下一页",
+    "not_found": "找不到该记录，或您无权查看", "saved": "已保存", "prev": "上一页", "next": "下一页",
     "page": "第 {page} / {pages} 页，共 {total} 条", "context": "上下文", "close": "关闭",
     "letter": "追款函", "add_note": "添加跟进", "note_placeholder": "跟进说明", "promised_on": "承诺付款日",
     "submit": "提交", "started": "已发起离职交接",

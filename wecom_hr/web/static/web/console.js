@@ -53,7 +53,7 @@
   function message(el, text, isError) { clear(el, h("p", { class: isError ? "message error" : "message" }, text)); }
 
   function failed(el, err) {
-    const text = err.status === 403 ? T.forbidden : err.status === 404 ? T.not_ready : (err.message || T.error);
+    const text = err.status === 403 ? T.forbidden : err.status === 404 ? T.not_found : (err.message || T.error);
     message(el, text, true);
   }
 
