@@ -64,18 +64,44 @@ def settings_for(base_url: str, db_url: str, concurrency: int) -> Any:
     }, environ={})
 
 
+def fetch_floor(runtime: Any, concurrency: int) -> tuple[float, int]:
+    """The same walks with nothing written: what the WeCom calls alone cost on this machine."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wecom_hr.customers.resync_runs import batch_size
+
+    client = runtime.wecom("contact")
+    started = time.perf_counter()
+    users = client.call("GET", "externalcontact/get_follow_user_list")["follow_user"]
+    size = batch_size(len(users), concurrency)
+
+    def walk(userids: list[str]) -> int:
+        cursor, calls = "", 0
+        while True:
+            page = client.extra.batch_get_by_user(userids, cursor, 100)
+            calls += 1
+            cursor = page.get("next_cursor") or ""
+            if not cursor:
+                return calls
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        calls = sum(pool.map(walk, [users[i:i + size] for i in range(0, len(users), size)]))
+    return time.perf_counter() - started, calls + 1
+
+
 def one_run(runtime: Any, conn: Connection, label: str) -> dict[str, Any]:
     from wecom_hr.customers.resync import resync_customers
 
     conn.send("calls")
     before = conn.recv()
-    started, rss_before = time.perf_counter(), rss_mb()
+    started, rss_before, cpu = time.perf_counter(), rss_mb(), time.process_time()
     result = resync_customers(runtime)
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     conn.send("calls")
     after = conn.recv()
     calls = {p: after.get(p, 0) - before.get(p, 0) for p in after if after.get(p, 0) != before.get(p, 0)}
-    return {"label": label, "wall": wall, "calls": calls, "result": result, "rss_before": rss_before,
+    return {"label": label, "wall": wall, "cpu": cpu, "calls": calls, "result": result, "rss_before": rss_before,
             "peak": peak_mb()}
 
 
@@ -88,6 +114,7 @@ def report(run: dict[str, Any], relations: int, members: int, latency: float, co
     print(f"status {r['status']}, relations {r['relations']:,}, batches {r['batches']}")
     print(f"wall time          {run['wall']:.2f} s   (aim <= {aim_wall:.2f} s = 1.5 x {api_calls} x {latency * 1000:.0f} ms"
           f" / {concurrency}; {'OK' if run['wall'] <= aim_wall else 'MISSED'})")
+    print(f"CPU time           {run['cpu']:.2f} s (this process: walkers + writer)")
     print(f"WeCom calls        {api_calls}   {run['calls']}")
     print(f"                   aim {aim_calls:.0f} +/- 5% ({100 * (api_calls / aim_calls - 1):+.1f}%;"
           f" {'OK' if api_calls <= aim_calls * 1.05 else 'MISSED'})")
@@ -121,6 +148,9 @@ def main() -> None:
     print(f"simulator: {args.members} members, {relations:,} relations, {args.latency * 1000:.0f} ms per call;"
           f" database {db_url.split(':')[0]}; concurrency {args.concurrency}")
     try:
+        floor, floor_calls = fetch_floor(runtime, args.concurrency)
+        print(f"I/O floor: the same {floor_calls} calls with nothing written take {floor:.2f} s on this machine "
+              f"(ideal {floor_calls * args.latency / args.concurrency:.2f} s)")
         for label in ("first run (empty pool: import)", "second run (nightly: nothing changed)"):
             report(one_run(runtime, parent, label), relations, args.members, args.latency, args.concurrency)
     finally:

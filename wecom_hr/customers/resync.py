@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from storage.db import utcnow
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 PAGE_LIMIT = 100
 INVALID_USERID = 60111
 GROUP = 20          # queue items written per transaction at most
-WRITE_ATTEMPTS = 3  # a live event may insert the same open relation first: re-read and write again
+WRITE_ATTEMPTS = 3
+MIN_ANALYZE_ROWS = 5000  # a live event may insert the same open relation first: re-read and write again
 
 
 @dataclass
@@ -176,9 +178,30 @@ def _run(runtime: Runtime, client: WeComClient, limiter: RateLimiter, concurrenc
     return _finish(runtime, run_id, state, resumed, limiter, error)
 
 
+class _PlannerStats:
+    """PostgreSQL plans the pool's IN (...) lookups from table statistics; an import that grows the
+    tables from empty would otherwise be planned as if they were tiny (sequential scans, each one
+    longer). ANALYZE at the start and whenever the tables have doubled since the last time."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.enabled = runtime.db.engine.dialect.name == "postgresql"
+        self.rows_then = 0
+        self.refresh(0)
+
+    def refresh(self, rows: int) -> None:
+        if not self.enabled or rows < max(MIN_ANALYZE_ROWS, 2 * self.rows_then) and self.rows_then:
+            return
+        with self.runtime.db.engine.connect() as conn:
+            conn.execute(text("ANALYZE customers, customer_follows"))
+            conn.commit()
+        self.rows_then = max(rows, 1)
+
+
 def _consume(runtime: Runtime, writer: PoolWriter, out: queue.Queue[Any], batches: int, state: Progress,
              walker: _Walker, progress: ProgressFn | None) -> None:
     remaining = batches
+    stats = _PlannerStats(runtime)
     while remaining:
         group = [out.get()]
         while len(group) < GROUP:
@@ -189,6 +212,7 @@ def _consume(runtime: Runtime, writer: PoolWriter, out: queue.Queue[Any], batche
         failed = next((x for x in group if isinstance(x, _Failed)), None)
         group = group[:group.index(failed)] if failed else group
         remaining -= _write_group(runtime, writer, group, state)
+        stats.refresh(state.counts.get("relations_opened", 0))
         state.calls = walker.calls
         if progress:
             progress(state)
