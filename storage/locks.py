@@ -27,10 +27,12 @@ def acquire(session: Session, name: str, holder: str, ttl: float, now: datetime 
     now = now or utcnow()
     until = now + timedelta(seconds=ttl)
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    inserted = rowcount(session.execute(
+    # RETURNING, not rowcount: PostgreSQL reports -1 rows for INSERT ... ON CONFLICT DO NOTHING.
+    inserted = session.execute(
         dialect_insert(Lease).values(name=name, holder=holder, expires_at=until).on_conflict_do_nothing()
-    ))
-    if inserted:
+        .returning(Lease.name)
+    ).first()
+    if inserted is not None:
         return True
     return bool(rowcount(session.execute(
         update(Lease).where(Lease.name == name, (Lease.expires_at < now) | (Lease.holder == holder))

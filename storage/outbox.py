@@ -49,8 +49,9 @@ def enqueue(session: Session, key: str, kind: str, touser: list[str], payload: d
                   status=PENDING, attempts=0, created_at=now, next_attempt_at=now)
     bind = session.get_bind()
     dialect_insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = dialect_insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    return bool(rowcount(session.execute(stmt)))
+    stmt = (dialect_insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+            .returning(OutboxMessage.id))  # RETURNING: rowcount is -1 here on PostgreSQL
+    return session.execute(stmt).first() is not None
 
 
 def claim(session: Session, lease: timedelta, limit: int = 50, now: datetime | None = None) -> list[OutboxMessage]:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -31,11 +31,19 @@ def _blueprints() -> list[Any]:
             archive_api_bp, audit_bp, web_bp, departures_api_bp]
 
 
+def derived_secret_key(settings: Settings) -> str:
+    """Without [web] secret_key, a key derived from the WeCom secrets: the same in every worker and
+    after restarts (a random one would log people out whenever another process answers)."""
+    w = settings.wecom
+    material = "\0".join(["wecom-hr session key v1", w.corp_id, w.secret, w.token, w.encoding_aes_key])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
-        SECRET_KEY=settings.section("web").get("secret_key") or secrets.token_hex(32),
+        SECRET_KEY=settings.section("web").get("secret_key") or derived_secret_key(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),

@@ -84,13 +84,18 @@ def run_forever(runtime: Runtime, stop: threading.Event | None = None) -> None:
             leader = runtime.locks.renewable("scheduler", holder, LEASE_TTL)
             if leader and scheduler is None:
                 log.info("scheduler %s is now active", holder)
-                scheduler = build(runtime)
-                scheduler.start()
+                try:
+                    scheduler = build(runtime)
+                    scheduler.start()
+                except Exception:  # e.g. the job store unreachable: stay standby, try next round
+                    log.exception("scheduler %s could not start; retrying", holder)
+                    scheduler = None
             elif not leader and scheduler is not None:
                 log.warning("scheduler %s lost its lease; standing by", holder)
-                scheduler.shutdown(wait=False)
+                if scheduler.running:
+                    scheduler.shutdown(wait=False)
                 scheduler = None
             stop.wait(LEASE_TTL / 3)
     finally:
-        if scheduler is not None:
+        if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)

@@ -14,16 +14,12 @@ from typing import Any
 import pytest
 
 from storage.db import Database
-from tests.conftest import PG_URL
 from tests.helpers import FAST_RETRY, base_config
 from tests.receivables.conftest import ENV_CONFIG, NOW, item, load
 from wecom_hr import scheduler
 from wecom_hr.config import settings_from_mapping
 from wecom_hr.runtime import Runtime
 from wecom_hr.scheduler import run_job
-
-PG_LEASE_BUG = ("storage.locks.acquire reads the INSERT rowcount, which SQLAlchemy 2.1 reports as -1 on "
-                "PostgreSQL, so every holder gets the database lease (core bug, reported)")
 
 
 @pytest.fixture(params=["database", "redis"])
@@ -45,16 +41,10 @@ def runtimes(env: Any, backend: str, request: pytest.FixtureRequest) -> Iterator
         rt.close()
 
 
-def lock_case(backend: str, request: pytest.FixtureRequest) -> None:
-    if backend == "database" and PG_URL:  # runs anyway: an XPASS says the core was fixed
-        request.applymarker(pytest.mark.xfail(reason=PG_LEASE_BUG, strict=False))
-
-
 def test_only_one_scheduler_is_active_and_the_other_takes_over(runtimes: list[Runtime], backend: str,
                                                                monkeypatch: pytest.MonkeyPatch,
                                                                caplog: pytest.LogCaptureFixture,
                                                                request: pytest.FixtureRequest) -> None:
-    lock_case(backend, request)
     monkeypatch.setattr(scheduler, "LEASE_TTL", 1.0)
     caplog.set_level(logging.INFO, logger="wecom_hr.scheduler")
     stops = [threading.Event(), threading.Event()]
@@ -89,7 +79,6 @@ def _watch_takeover(threads: list[threading.Thread], stops: list[threading.Event
 
 def test_a_run_is_skipped_while_another_process_holds_the_job(runtimes: list[Runtime], backend: str,
                                                               request: pytest.FixtureRequest) -> None:
-    lock_case(backend, request)
     a, b = runtimes
     load(a.db, item("J1", 31))
     with a.lock("job:overdue-reminders", 60) as got:

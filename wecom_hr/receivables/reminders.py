@@ -89,10 +89,8 @@ def _queue_digests(s: Session, settings: Settings, conf: ReceivablesSettings, ru
         payload = {"msgtype": "markdown", "markdown": {"content": content}}
         result["recipients"] += 1
         key = f"receivables:{run_id}:{recipient}"
-        # Counted by looking first: outbox.enqueue's answer is always True on PostgreSQL (rowcount -1).
-        if outbox.by_key(s, key) is None:
+        if outbox.enqueue(s, key, KIND, [recipient], payload):
             result["messages"] += 1
-        outbox.enqueue(s, key, KIND, [recipient], payload)
         if after_enqueue is not None:
             after_enqueue(n)
         if n % COMMIT_EVERY == 0:
