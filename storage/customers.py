@@ -73,7 +73,6 @@ class CustomerFollow(Base):
     end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     end_recorded_at: Mapped[datetime | None] = mapped_column(nullable=True)
     archive_agreed_at: Mapped[datetime | None] = mapped_column(nullable=True)  # msg_audit_approved
-    seen_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)   # last resync that saw it
     digest: Mapped[str] = mapped_column(String(40), default="")  # of WeCom's fields: a resync compares this
     updated_at: Mapped[datetime]
 

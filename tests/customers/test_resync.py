@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from storage.customers import ACTIVE, CUSTOMER_DELETED, LOST, MISSING, CustomerFollow, CustomerSyncRun
+from storage.customers import (
+    ACTIVE,
+    CUSTOMER_DELETED,
+    LOST,
+    MISSING,
+    CustomerFollow,
+    CustomerSyncBatch,
+    CustomerSyncRun,
+)
 from tests.customers.conftest import Corp
 from wecom_hr.customers.ratelimit import RateLimiter
 from wecom_hr.customers.resync import Progress, resync_customers
@@ -99,6 +107,10 @@ def test_resync_resumes_after_a_failure_where_it_stopped(corp: Corp) -> None:
     assert second["status"] == "done" and second["resumed"] and second["run_id"] == first["run_id"]
     assert len(corp.sim.calls_to(BATCH)) - done_calls == second["calls"] == 1
     assert open_pairs(corp) == wecom_pairs(corp)
+    with corp.env.runtime.db.session_scope() as s:
+        batches = list(s.scalars(select(CustomerSyncBatch).where(CustomerSyncBatch.run_id == first["run_id"])))
+        assert [b.status for b in batches] == ["done", "done"]
+        assert sum(b.relations for b in batches) == corp.seed.relations
     # A process killed mid-run leaves the run "running": the next run resumes it, too.
     with corp.env.runtime.db.session_scope() as s:
         s.execute(update(CustomerSyncRun).values(status="running"))

@@ -221,26 +221,32 @@ def _consume(runtime: Runtime, writer: PoolWriter, out: queue.Queue[Any], batche
 
 
 def _write_group(runtime: Runtime, writer: PoolWriter, group: list[Any], state: Progress) -> int:
+    pages = [(p.batch_no, p.items, p.fetched_at) for p in group if isinstance(p, _Page)]
+    done = [item for item in group if isinstance(item, _Done)]
+    per_batch = dict(writer.relations)
+    for batch_no, items, _ in pages:
+        per_batch[batch_no] = per_batch.get(batch_no, 0) + len(items)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            pages = [(p.batch_no, p.items, p.fetched_at) for p in group if isinstance(p, _Page)]
             with runtime.db.session_scope() as s:
                 # Every page of a batch is in the queue before its _Done, so pages first, then the ends.
-                written = writer.write_pages(s, pages, utcnow()).as_dict()
-                relations, counts = written.pop("relations"), written
-                for item in (d for d in group if isinstance(d, _Done)):
+                counts = writer.write_pages(s, pages, utcnow()).as_dict()
+                relations = counts.pop("relations")
+                for item in done:
                     now = utcnow()
                     ended = writer.end_unseen(s, item.batch_no, item.userids, item.started_at, now)
                     counts = runs.add_counts(counts, {"relations_ended": ended})
-                    runs.mark_batch_done(s, writer.run_id, item.batch_no, 0, {}, now)
+                    runs.mark_batch_done(s, writer.run_id, item.batch_no, per_batch.get(item.batch_no, 0),
+                                         {"relations_ended": ended}, now)
             break
         except (IntegrityError, DBAPIError):
             if attempt == WRITE_ATTEMPTS:
                 raise
             log.warning("resync: write conflicted with live events; writing the pages again")
-    done = [item for item in group if isinstance(item, _Done)]
     for item in done:
         writer.seen.pop(item.batch_no, None)
+        per_batch.pop(item.batch_no, None)
+    writer.relations = per_batch
     state.relations += relations
     state.batches_done += len(done)
     state.counts = runs.add_counts(state.counts, counts)

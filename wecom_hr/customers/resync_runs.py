@@ -62,6 +62,7 @@ def pending_batches(session: Session, run_id: int) -> list[Batch]:
 
 def mark_batch_done(session: Session, run_id: int, batch_no: int, relations: int, counts: dict[str, int],
                     now: datetime) -> None:
+    """The checkpoint; commits with the batch's last pages and its reconciliation."""
     done = cast(CursorResult[Any], session.execute(update(CustomerSyncBatch).where(
         CustomerSyncBatch.run_id == run_id, CustomerSyncBatch.batch_no == batch_no,
         CustomerSyncBatch.status == "pending").values(status="done", relations=relations, done_at=now))).rowcount

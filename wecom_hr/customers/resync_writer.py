@@ -62,6 +62,7 @@ class PoolWriter:
     def __init__(self, run_id: int) -> None:
         self.run_id = run_id
         self.seen: dict[int, set[int]] = {}
+        self.relations: dict[int, int] = {}  # relations committed per batch, for its checkpoint row
 
     def write_pages(self, session: Session, pages: list[tuple[int, list[dict[str, Any]], datetime]],
                     now: datetime) -> PageCounts:

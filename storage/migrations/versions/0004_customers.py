@@ -105,7 +105,6 @@ def upgrade() -> None:
     sa.Column('end_reason', sa.String(length=32), nullable=True),
     sa.Column('end_recorded_at', storage.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('archive_agreed_at', storage.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('seen_run_id', sa.Integer(), nullable=True),
     sa.Column('digest', sa.String(length=40), nullable=False),
     sa.Column('updated_at', storage.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['external_userid'], ['customers.external_userid'], ),
