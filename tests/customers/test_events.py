@@ -161,3 +161,24 @@ def test_the_demo_plays_arrivals_a_deletion_alert_and_a_churn_notice(corp: Corp)
     assert result["arrived"] and result["deletion_alert"] and result["churn_notice"]
     text = out.getvalue()
     assert "删除了客户" in text and "删除客户提醒" in text and "客户流失提醒" in text
+
+
+def test_a_transfer_recorded_by_the_handover_first_is_not_recorded_twice(corp: Corp) -> None:
+    from datetime import timedelta
+
+    from storage.db import utcnow
+    from wecom_hr.customers import pool
+    from wecom_hr.customers.fields import Origin
+
+    seller, takeover = corp.seller(0, 0), corp.seller(0, 1)
+    add(corp, seller)
+    with corp.env.runtime.db.session_scope() as s:  # as wecom_hr.departures does from transfer_result
+        customer = pool.lock_customer(s, "wmCust001")
+        assert customer is not None
+        now = utcnow()
+        assert pool.record_end(s, customer, seller, TRANSFERRED, now - timedelta(minutes=5),
+                               Origin("api", api_call="externalcontact/transfer_result"), now)
+    corp.sim.scenario.add_customer(takeover, "wmCust001", "张三", corp_name="星河科技")
+    corp.sim.scenario.member_deletes_customer(seller, "wmCust001", by_transfer=True)
+    corp.env.drain()
+    assert [e.end_reason for e in corp.episodes("wmCust001", seller)] == [TRANSFERRED]

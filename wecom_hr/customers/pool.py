@@ -6,7 +6,7 @@ two workers handling events of the same customer apply them one after the other.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from storage.customers import (
     CUSTOMER_DELETED,
     MEMBER_DELETED,
     MISSING,
+    TRANSFERRED,
     Customer,
     CustomerChange,
     CustomerFollow,
@@ -38,6 +39,8 @@ from wecom_hr.customers.fields import (
     may_reopen,
     values_of,
 )
+
+SAME_TRANSFER_WINDOW = timedelta(days=2)  # WeCom completes a transfer up to 24 h after it was asked for
 
 
 def jsonable(changes: dict[str, Any]) -> dict[str, Any]:
@@ -145,6 +148,13 @@ def end_follow(session: Session, row: CustomerFollow, reason: str, ended_at: dat
             origin, now, row.userid)
 
 
+def _same_transfer(latest: CustomerFollow | None, reason: str, ended_at: datetime) -> bool:
+    """The departure handover records a transfer from transfer_result (takeover_time); WeCom's
+    del_external_contact (DELETE_BY_TRANSFER) for it carries its own time. Both are one transfer."""
+    return (latest is not None and reason == TRANSFERRED and latest.end_reason == TRANSFERRED
+            and latest.ended_at is not None and abs(latest.ended_at - ended_at) <= SAME_TRANSFER_WINDOW)
+
+
 def record_end(session: Session, customer: Customer, userid: str, reason: str, ended_at: datetime,
                origin: Origin, now: datetime, open_is_newer: bool = False) -> bool:
     """Put on record that the pair's relation ended at ``ended_at``; False when it already is.
@@ -163,6 +173,8 @@ def record_end(session: Session, customer: Customer, userid: str, reason: str, e
         end_follow(session, row, reason, ended_at, origin, now)
         return True
     latest = latest_follow(session, ext, userid) if row is None else None
+    if _same_transfer(latest, reason, ended_at):
+        return False
     if latest is not None and latest.end_reason == CUSTOMER_DELETED and reason == MEMBER_DELETED:
         # The member removed a customer who had already deleted them: tidying up, not a loss.
         if session.scalar(select(CustomerChange.id).where(
