@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ACTIVE = (PENDING, SENDING, WAITING)
+CHUNK = 200  # customers per transaction: their items and pool updates commit together
 Result = tuple[int, datetime | None]
 
 
@@ -63,8 +65,7 @@ def follow_up(runtime: Runtime, departure_id: int, now: datetime) -> dict[str, i
             log.warning("departure %s: transfer_result for %s failed: %s", departure_id, takeover, exc)
             out["poll_errors"] += 1
             continue
-        with runtime.db.session_scope() as s:
-            out.update(apply_results(s, departure_id, handover, takeover, results, now))
+        out.update(apply_results(runtime, departure_id, handover, takeover, results, now))
     out.update(settle(runtime, departure_id, now))
     return dict(out)
 
@@ -91,34 +92,65 @@ def fetch_results(client: WeComClient, handover: str, takeover: str, resigned: b
             return found
 
 
-def apply_results(s: Session, departure_id: int, handover: str, takeover: str, results: dict[str, Result],
+@dataclass(frozen=True)
+class Change:
+    item_id: int
+    ref: str
+    status: str
+    errcode: int | None
+    at: datetime | None
+    unconfirmed: bool
+
+
+def _change(item_id: int, ref: str, detail: dict[str, Any], found: Result | None, now: datetime) -> Change | None:
+    unconfirmed = bool(detail.get("unconfirmed"))
+    if found is None:  # an "in progress" customer this pair does not list was someone else's transfer
+        return Change(item_id, ref, FAILED, IN_PROGRESS, now, True) if unconfirmed else None
+    status = RESULT_STATUS.get(found[0], WAITING)
+    if status == WAITING:
+        return Change(item_id, ref, WAITING, None, None, True) if unconfirmed else None  # ours: confirmed
+    return Change(item_id, ref, status, None, found[1] or now, unconfirmed)
+
+
+def apply_results(runtime: Runtime, departure_id: int, handover: str, takeover: str, results: dict[str, Result],
                   now: datetime) -> Counter[str]:
-    rows = s.scalars(select(DepartureItem).where(
-        DepartureItem.departure_id == departure_id, DepartureItem.kind == CUSTOMER,
-        DepartureItem.status == WAITING, DepartureItem.takeover == takeover))
+    """Each chunk commits its items with their pool updates, so a restart never skips the pool."""
+    with runtime.db.session_scope() as s:
+        rows = s.execute(select(DepartureItem.id, DepartureItem.ref, DepartureItem.detail).where(
+            DepartureItem.departure_id == departure_id, DepartureItem.kind == CUSTOMER,
+            DepartureItem.status == WAITING, DepartureItem.takeover == takeover)).all()
+    changes = [c for c in (_change(i, ref, detail, results.get(ref), now) for i, ref, detail in rows) if c]
     changed: Counter[str] = Counter()
-    for row in rows:
-        found = results.get(row.ref)
-        unconfirmed = bool(row.detail.get("unconfirmed"))
-        if found is None:
-            if unconfirmed:  # WeCom holds a transfer for this customer, but not to this successor
-                row.status, row.errcode, row.finished_at, row.updated_at = FAILED, IN_PROGRESS, now, now
-                changed[FAILED] += 1
-            continue
-        status = RESULT_STATUS.get(found[0], WAITING)
-        if unconfirmed:
-            row.detail = {k: v for k, v in row.detail.items() if k != "unconfirmed"}
-            row.errcode = None
-        if status == WAITING:
-            continue
-        at = found[1] or now
-        row.status, row.finished_at, row.updated_at = status, at, now
-        if status == DONE:
-            changed["pool_updated"] += pool_sync.show_new_owner(s, departure_id, handover, takeover, row.ref, at, now)
-        changed[status] += 1
+    for start in range(0, len(changes), CHUNK):
+        with runtime.db.session_scope() as s:
+            changed.update(_apply(s, departure_id, handover, takeover, changes[start:start + CHUNK], now))
     if changed:
-        audit.record(s, "system", "departure.results_polled",
-                     {"departure_id": departure_id, "takeover": takeover, "changes": dict(changed)}, at=now)
+        with runtime.db.session_scope() as s:
+            audit.record(s, "system", "departure.results_polled",
+                         {"departure_id": departure_id, "takeover": takeover, "changes": dict(changed)}, at=now)
+    return changed
+
+
+def _apply(s: Session, departure_id: int, handover: str, takeover: str, chunk: list[Change],
+           now: datetime) -> Counter[str]:
+    still = set(s.scalars(select(DepartureItem.id).where(  # a transfer_fail event may have come first
+        DepartureItem.id.in_([c.item_id for c in chunk]), DepartureItem.status == WAITING)))
+    todo = [c for c in chunk if c.item_id in still]
+    plain = [{"id": c.item_id, "status": c.status, "errcode": c.errcode, "finished_at": c.at, "updated_at": now}
+             for c in todo if not c.unconfirmed]
+    if plain:
+        s.execute(update(DepartureItem), plain)
+    for c in todo:
+        if c.unconfirmed:
+            row = s.get(DepartureItem, c.item_id)
+            if row is not None:
+                row.status, row.errcode, row.finished_at, row.updated_at = c.status, c.errcode, c.at, now
+                row.detail = {k: v for k, v in row.detail.items() if k != "unconfirmed"}
+    changed: Counter[str] = Counter(c.status for c in todo if c.status != WAITING)
+    for c in todo:
+        if c.status == DONE:
+            changed["pool_updated"] += pool_sync.show_new_owner(s, departure_id, handover, takeover, c.ref,
+                                                                c.at or now, now)
     return changed
 
 

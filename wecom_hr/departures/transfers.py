@@ -7,15 +7,14 @@
 A batch found "sending" on the next run is in doubt (the process died, or the network lost the
 answer): transfer_result says which of its customers WeCom already holds, and only the others are
 sent. WeCom's busy/rate errors put the batch back to "planned"; after ``max_attempts`` runs the
-customers are reported failed. Members who left go through resigned/…; on 40097 (not left yet) the
-on-job endpoint is used, and group chats swap endpoints the same way on 90500/90502.
+customers are reported failed. The calls themselves are in transfer_calls.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +45,9 @@ from storage.departures import (
     get,
     move,
 )
+from wecom_hr.departures import transfer_calls
 from wecom_hr.departures.settings import DepartureSettings, from_settings
-from wecom_hr.wecom import WeComClient
+from wecom_hr.departures.transfer_calls import Claim
 from wecom_hr.wecom.errors import RETRYABLE_ERRCODES, WeComAPIError, WeComError
 
 if TYPE_CHECKING:
@@ -56,26 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BATCH = 100
 IN_PROGRESS = 40129      # the customer already has a transfer waiting (ours, if a lost answer was retried)
-NOT_LEFT = 40097         # resigned/transfer_customer for a member who has not left
 SAME_OWNER = 90504       # the chat already belongs to the new owner: done
-CHAT_OWNER_ACTIVE, CHAT_OWNER_LEFT = 90500, 90502
-
-
-@dataclass
-class Claim:
-    batch_id: int
-    departure_id: int
-    kind: str
-    handover: str
-    member_name: str
-    takeover: str
-    takeover_name: str
-    resigned: bool
-    was_resigned: bool
-    in_doubt: bool
-    refs: list[str]
-    attempts: int
-    max_attempts: int = 5
 
 
 def run(runtime: Runtime, departure_id: int, now: datetime) -> dict[str, int]:
@@ -132,9 +113,9 @@ def send_batch(runtime: Runtime, cfg: DepartureSettings, batch_id: int, now: dat
     claim.max_attempts = cfg.max_attempts
     client = runtime.wecom("contact")
     try:
-        held = _already_requested(client, claim) if claim.in_doubt and claim.kind == CUSTOMER else {}
+        held = transfer_calls.already_requested(client, claim) if claim.in_doubt and claim.kind == CUSTOMER else {}
         todo = [ref for ref in claim.refs if ref not in held]
-        answer = _call(client, cfg, claim, todo) if todo else {}
+        answer = transfer_calls.request(client, cfg, claim, todo) if todo else {}
     except WeComAPIError as exc:
         if exc.transient:
             return _defer(runtime, cfg, claim, exc, in_doubt=False)
@@ -178,85 +159,52 @@ def _close_empty(s: Session, batch: DepartureBatch, now: datetime) -> None:
     batch.status, batch.finished_at = (ACCEPTED if batch.takeover else BATCH_FAILED), now
 
 
-def _already_requested(client: WeComClient, claim: Claim) -> dict[str, int]:
-    """Customers of an in-doubt batch that WeCom already lists for this pair (status per customer)."""
-    found: dict[str, int] = {}
-    cursor = ""
-    wanted = set(claim.refs)
-    while True:
-        page = client.extra.transfer_result(claim.handover, claim.takeover, cursor, resigned=claim.was_resigned)
-        for row in page.get("customer") or []:
-            ext = str(row.get("external_userid") or "")
-            if ext in wanted:
-                found[ext] = int(row.get("status") or 2)
-        cursor = str(page.get("next_cursor") or "")
-        if not cursor:
-            return found
-
-
-def _call(client: WeComClient, cfg: DepartureSettings, claim: Claim, refs: list[str]) -> dict[str, Any]:
-    if claim.kind == GROUP_CHAT:
-        return _call_chats(client, claim, refs)
-    msg = cfg.transfer_success_msg.format(member=claim.member_name, successor=claim.takeover_name)
-    try:
-        return client.extra.transfer_customer(claim.handover, claim.takeover, refs, msg, resigned=claim.resigned)
-    except WeComAPIError as exc:
-        if exc.errcode != NOT_LEFT or not claim.resigned:
-            raise
-        claim.resigned = False  # our directory says left, WeCom not yet: the on-job transfer applies
-        return client.extra.transfer_customer(claim.handover, claim.takeover, refs, msg, resigned=False)
-
-
-def _call_chats(client: WeComClient, claim: Claim, refs: list[str]) -> dict[str, Any]:
-    answer = client.extra.transfer_group_chats(refs, claim.takeover, resigned=claim.resigned)
-    wrong = CHAT_OWNER_LEFT if not claim.resigned else CHAT_OWNER_ACTIVE
-    retry = [str(f["chat_id"]) for f in answer.get("failed_chat_list") or [] if int(f.get("errcode") or 0) == wrong]
-    if not retry:
-        return answer
-    claim.resigned = not claim.resigned
-    again = client.extra.transfer_group_chats(retry, claim.takeover, resigned=claim.resigned)
-    kept = [f for f in answer.get("failed_chat_list") or [] if str(f.get("chat_id")) not in retry]
-    return {"failed_chat_list": kept + list(again.get("failed_chat_list") or [])}
-
-
-def _outcome(claim: Claim, ref: str, answer: dict[str, Any], held: dict[str, int]) -> tuple[str, int | None]:
-    """(status, errcode) of one item after the call."""
+def _outcomes(claim: Claim, answer: dict[str, Any], held: dict[str, int]) -> Callable[[str], tuple[str, int | None]]:
+    """ref -> (status, errcode) after the call (the answer indexed once per batch)."""
     if claim.kind == GROUP_CHAT:
         failed = {str(f.get("chat_id")): int(f.get("errcode") or 0) for f in answer.get("failed_chat_list") or []}
-        code = failed.get(ref, 0)
-        return (DONE, None) if code in (0, SAME_OWNER) else (FAILED, code)
-    if ref in held:
-        return RESULT_STATUS.get(held[ref], WAITING), None
+        return lambda ref: (DONE, None) if failed.get(ref, 0) in (0, SAME_OWNER) else (FAILED, failed[ref])
     codes = {str(c.get("external_userid")): int(c.get("errcode") or 0) for c in answer.get("customer") or []}
-    if ref not in codes or codes[ref] in RETRYABLE_ERRCODES:
-        return PENDING, codes.get(ref)
-    code = codes[ref]
-    return (WAITING, code or None) if code in (0, IN_PROGRESS) else (FAILED, code)
+
+    def customer(ref: str) -> tuple[str, int | None]:
+        if ref in held:
+            return RESULT_STATUS.get(held[ref], WAITING), None
+        if ref not in codes or codes[ref] in RETRYABLE_ERRCODES:
+            return PENDING, codes.get(ref)
+        code = codes[ref]
+        return (WAITING, code or None) if code in (0, IN_PROGRESS) else (FAILED, code)
+    return customer
 
 
 def _record(s: Session, claim: Claim, answer: dict[str, Any], held: dict[str, int], now: datetime) -> dict[str, int]:
-    batch = s.get(DepartureBatch, claim.batch_id)
-    rows = list(s.scalars(select(DepartureItem).where(DepartureItem.batch_id == claim.batch_id,
-                                                      DepartureItem.status == SENDING)))
-    tally: Counter[str] = Counter()
-    for row in rows:
-        status, code = _outcome(claim, row.ref, answer, held)
-        if status == PENDING and row.attempts >= claim.max_attempts:
+    """One UPDATE per (status, errcode) group: 100 customers usually share one outcome."""
+    outcome = _outcomes(claim, answer, held)
+    rows = s.execute(select(DepartureItem.id, DepartureItem.ref, DepartureItem.attempts).where(
+        DepartureItem.batch_id == claim.batch_id, DepartureItem.status == SENDING)).all()
+    groups: dict[tuple[str, int | None], list[int]] = {}
+    for item_id, ref, attempts in rows:
+        status, code = outcome(ref)
+        if status == PENDING and attempts >= claim.max_attempts:
             status, code = FAILED, code or -1
-        row.status, row.errcode, row.updated_at = status, code, now
+        groups.setdefault((status, code), []).append(item_id)
+    for (status, code), ids in groups.items():
+        values: dict[str, Any] = {"status": status, "errcode": code, "updated_at": now}
         if status == PENDING:
-            row.batch_id = None  # re-planned by the next run
+            values["batch_id"] = None  # re-planned by the next run
         if status in (DONE, FAILED):
-            row.finished_at = now
+            values["finished_at"] = now
+        s.execute(update(DepartureItem).where(DepartureItem.id.in_(ids)).values(**values))
         if code == IN_PROGRESS:
-            row.detail = {**row.detail, "unconfirmed": True}  # the follow-up checks it is ours
-        tally[f"{status}:{code}" if code else status] += 1
+            for row in s.scalars(select(DepartureItem).where(DepartureItem.id.in_(ids))):
+                row.detail = {**row.detail, "unconfirmed": True}  # the follow-up checks it is ours
+    batch = s.get(DepartureBatch, claim.batch_id)
     if batch is not None:
         batch.status, batch.finished_at, batch.resigned, batch.errcode = ACCEPTED, now, claim.resigned, None
+    tally = {f"{st}:{code}" if code else st: len(ids) for (st, code), ids in groups.items()}
     audit.record(s, "system", "departure.batch_sent",
                  {"departure_id": claim.departure_id, "batch_id": claim.batch_id, "kind": claim.kind,
                   "takeover": claim.takeover, "resigned": claim.resigned, "in_doubt": claim.in_doubt,
-                  "already_held": len(held), "results": dict(tally)}, at=now)
+                  "already_held": len(held), "results": tally}, at=now)
     return {f"{claim.kind}_batches": 1, f"{claim.kind}s": len(rows)}
 
 
