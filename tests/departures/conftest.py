@@ -18,7 +18,7 @@ from sqlalchemy import select
 from storage import audit
 from storage.db import Database, utcnow
 from storage.departures import Departure, DepartureItem
-from tests.helpers import WecomEnv, make_env
+from tests.helpers import WecomEnv, make_env, merge
 from wecom_hr.customers.directory_sync import sync_directory
 from wecom_hr.customers.resync import resync_customers
 from wecom_hr.scheduler import run_job
@@ -129,7 +129,9 @@ def build_corp(db: Database, customers_per_salesperson: int = 3, config: dict[st
     probe = seed_company(Simulator(), customers_per_salesperson=customers_per_salesperson)
     users = (*probe.all_salespeople, *probe.managers.values(), probe.hr, probe.finance, ADMIN)
     roles = {"hr": [probe.hr], "admin": [ADMIN], "finance": [probe.finance]}
-    env = make_env(db, config={"roles": roles, **(config or {})}, latency=latency, api_users=users)
+    # The tests run the transfer job themselves unless they ask for transfers right after the approval.
+    base = {"roles": roles, "departures": {"transfer_on_approval": False}}
+    env = make_env(db, config=merge(base, config or {}), latency=latency, api_users=users)
     seed = seed_company(env.sim, customers_per_salesperson=customers_per_salesperson)
     with env.sim.state.lock:
         env.sim.state.add_user(User(ADMIN, "管理员", [1]))

@@ -10,7 +10,7 @@ import pytest
 
 from storage.departures import DepartureBatch
 from tests.departures.conftest import Corp
-from wecom_hr.departures import transfers
+from wecom_hr.departures import transfer_calls, transfers
 
 TRANSFER = "externalcontact/transfer_customer"
 
@@ -123,15 +123,15 @@ def test_restart_after_an_accepted_call_resumes_without_resending(big: Corp,
 
 def test_restart_before_the_call_sends_the_batch(big: Corp, monkeypatch: pytest.MonkeyPatch) -> None:
     dep_id = _approved(big)
-    real = transfers._call
+    real = transfer_calls.request
 
     def dies_before_calling(*args: Any, **kwargs: Any) -> dict[str, Any]:
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(transfers, "_call", dies_before_calling)
+    monkeypatch.setattr(transfer_calls, "request", dies_before_calling)
     with pytest.raises(KeyboardInterrupt):
         big.run("transfer-departures")
-    monkeypatch.setattr(transfers, "_call", real)
+    monkeypatch.setattr(transfer_calls, "request", real)
     big.run("transfer-departures")
     assert [len(c.body["external_userid"]) for c in _accepted(big)] == [100, 100, 50]
     assert {i.status for i in big.items(dep_id).values()} == {"waiting"}

@@ -3,6 +3,8 @@ the pool updated, the successor briefed, HR told — plus the report over the AP
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from storage.customers import TRANSFERRED
 from storage.departures import COMPLETED, PENDING_APPROVAL, TRANSFERRING
 from tests.departures.conftest import Corp
@@ -129,3 +131,15 @@ def _episodes(corp: Corp, ext: str) -> list[tuple[str, str | None]]:
     with corp.env.runtime.db.session_scope() as s:
         rows = s.scalars(select(CustomerFollow).where(CustomerFollow.external_userid == ext).order_by(CustomerFollow.id))
         return [(r.userid, r.end_reason) for r in rows]
+
+
+def test_transfers_are_requested_as_soon_as_the_approval_commits(corp_factory: Callable[..., Corp]) -> None:
+    corp = corp_factory(config={"departures": {"transfer_on_approval": True}})
+    seller, successor = corp.seller(), corp.seller(0, 1)
+    dep = corp.start(seller)
+    assert not corp.sim.calls_to("externalcontact/transfer_customer")
+    corp.approve(dep["id"], corp.manager(), successor)  # handling the click is enough
+    [call] = corp.sim.calls_to("externalcontact/transfer_customer")
+    assert call.body["takeover_userid"] == successor
+    assert corp.departure(dep["id"]).state == TRANSFERRING
+    assert corp.run("transfer-departures") == {}  # the job finds nothing left to send

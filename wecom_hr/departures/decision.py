@@ -3,7 +3,9 @@
 Only the card's approvers may decide; anyone else is refused and audited. A second click (or a
 replay) changes nothing and shows the decision already taken. The card is updated with the click's
 response_code (the clicker) and the send's response_code (the other approvers). A card update that
-fails is audited, never fatal: the decision is the record, the card only shows it.
+fails is audited, never fatal: the decision is the record, the card only shows it. Once the approval
+is committed, the transfers are requested at once ([departures] transfer_on_approval), not a minute
+later by the job — which stays as the safety net.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from storage import audit, directory, outbox
@@ -30,10 +33,11 @@ from storage.departures import (
 )
 from wecom_hr.departures import card as cards
 from wecom_hr.departures import notices, texts
-from wecom_hr.departures.settings import local_today
+from wecom_hr.departures.settings import from_settings, local_today
 from wecom_hr.dispatch import HandlerContext
 from wecom_hr.events import Event
 from wecom_hr.runtime import Runtime
+from wecom_hr.scheduler import run_job
 from wecom_hr.wecom.errors import WeComError
 
 log = logging.getLogger(__name__)
@@ -124,6 +128,17 @@ def decide(ctx: HandlerContext, s: Session, dep: Departure, card: DepartureCard,
                                       "successor": dep.successor, "event_id": ctx.event_id}, at=ctx.now)
     if not choice.approve:
         notices.rejected(s, ctx.runtime.settings, dep, clicker, ctx.now)
+    elif from_settings(ctx.settings).transfer_on_approval:
+        runtime = ctx.runtime
+        sa_event.listen(s, "after_commit", lambda _session: transfer_now(runtime), once=True)
+
+
+def transfer_now(runtime: Runtime) -> None:
+    """Right after the approval is committed, request the transfers (the job is the safety net)."""
+    try:
+        log.info("departure approved: transfers requested now: %s", run_job(runtime, "transfer-departures"))
+    except Exception:  # the every-minute job will try again
+        log.exception("requesting transfers right after the approval failed")
 
 
 def _outcome_label(ctx: HandlerContext, s: Session, card: DepartureCard, dep: Departure) -> str:

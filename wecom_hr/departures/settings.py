@@ -3,6 +3,7 @@
     [departures]
     approval_template_id = ""        # a WeCom approval template (离职申请) whose approval starts a departure; "" = off
     auto_start_on_leave = true       # change_contact delete_user for a member with customers starts one
+    transfer_on_approval = true      # request the transfers right after the approval commits (else: the job)
     transfer_success_msg = "..."     # sent to customers by on-job transfers; {member} and {successor} are filled in
     max_attempts = 5                 # runs that may hit a transient WeCom error before a batch is reported failed
     briefing_max_customers = 20      # customers named in one successor briefing; the rest are counted
@@ -18,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 from wecom_hr.config import ConfigError, Settings, get
 
-KNOWN = ("approval_template_id", "auto_start_on_leave", "transfer_success_msg", "max_attempts",
-         "briefing_max_customers")
+KNOWN = ("approval_template_id", "auto_start_on_leave", "transfer_on_approval", "transfer_success_msg",
+         "max_attempts", "briefing_max_customers")
 DEFAULT_SUCCESS_MSG = "您好，{member}的工作已交接，后续将由{successor}继续为您服务。"
 
 
@@ -27,6 +28,7 @@ DEFAULT_SUCCESS_MSG = "您好，{member}的工作已交接，后续将由{succes
 class DepartureSettings:
     approval_template_id: str = ""
     auto_start_on_leave: bool = True
+    transfer_on_approval: bool = True
     transfer_success_msg: str = DEFAULT_SUCCESS_MSG
     max_attempts: int = 5
     briefing_max_customers: int = 20
