@@ -18,6 +18,7 @@ from storage.customers import Customer, CustomerFollow
 from storage.db import utcnow
 from wecom_hr.customers.directory_sync import sync_directory
 from wecom_hr.customers.messages import REASONS
+from wecom_hr.customers.resync import resync_customers
 from wecom_hr.runtime import Runtime
 
 Out = Callable[[str], Any] | TextIO
@@ -75,6 +76,9 @@ def _messages_to(sim: Any, userid: str) -> list[str]:
 def play(sim: Any, runtime: Runtime, out: Out) -> dict[str, Any]:
     with runtime.db.session_scope() as s:
         sync_directory(s, runtime.wecom("contact"), utcnow())
+    synced = resync_customers(runtime)
+    _say(out, f"— 全量同步（wecom-hr sync contacts）：{synced.get('relations', 0)} 条跟进关系，"
+              f"{synced.get('calls', 0)} 次企业微信调用，用时 {synced.get('seconds', 0)} 秒")
     seller, managers = _pick_seller(runtime)
     with runtime.db.session_scope() as s:
         seller_name, manager_name = directory.display_name(s, seller), directory.display_name(s, managers[0])
