@@ -137,10 +137,12 @@ def play_callbacks(demo: Demo) -> None:
 
 def scenes() -> list[tuple[str, Callable[..., None]]]:
     """Each capability's scene, in story order: play(sim, runtime, out)."""
+    from wecom_hr.departures import demo as departures
     from wecom_hr.receivables import demo as receivables
 
     return [
         ("Overdue receivables: reminder, escalation, collection", receivables.play),
+        ("Departure handover: approval card, transfers, a refusal, briefing, report", departures.play),
     ]
 
 
