@@ -67,10 +67,15 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def wipe(database: dbmod.Database) -> None:
+    """Empty every table a test may have written. On PostgreSQL TRUNCATE costs per table, so one
+    query finds the tables that hold rows and only those are truncated."""
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     with database.engine.begin() as conn:
         if database.engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            probe = " UNION ALL ".join(f"SELECT '{t}' FROM (SELECT 1 FROM \"{t}\" LIMIT 1) AS x" for t in tables)
+            used = [row[0] for row in conn.execute(text(probe))]
+            if used:
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in used) + " RESTART IDENTITY CASCADE"))
         else:
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
