@@ -90,3 +90,14 @@ def test_cli_prints_one_line_for_a_bad_config(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == "wecom-hr: config error: wecom.secret: is missing"
     assert "Traceback" not in proc.stderr
+
+
+def test_config_example_is_valid_once_secrets_are_filled_in() -> None:
+    """config.example.toml documents every section; it must stay loadable as features add keys."""
+    import tomllib
+
+    raw = tomllib.loads((Path(__file__).resolve().parents[2] / "config.example.toml").read_text(encoding="utf-8"))
+    raw["wecom"].update(secret="s", token="t", encoding_aes_key=TEST_AES_KEY)
+    settings = settings_from_mapping(raw, environ={})
+    assert settings.wecom.api_base_url == "https://qyapi.weixin.qq.com/cgi-bin"
+    assert settings.database_url == "sqlite:///wecom_hr.db" and settings.redis_url == ""
