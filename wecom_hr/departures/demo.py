@@ -49,18 +49,6 @@ def _wait(runtime: Runtime) -> None:
     wait_idle(runtime)
 
 
-def _callback(sim: Any, runtime: Runtime, transfer: Any) -> None:
-    """WeCom's callback for a finished transfer, one at a time (see the report: SQLite and bursts)."""
-    if transfer.status == 3:
-        xml = events.external_contact(sim.corp_id, "transfer_fail", transfer.takeover_userid,
-                                      transfer.external_userid, FailReason="customer_refused")
-    else:
-        xml = events.external_contact(sim.corp_id, "del_external_contact", transfer.handover_userid,
-                                      transfer.external_userid, Source="DELETE_BY_TRANSFER")
-    sim.deliver_callback(xml)
-    _wait(runtime)
-
-
 def _show(out: Out, who: str, msg: dict[str, Any]) -> None:
     kind = msg.get("msgtype", "")
     body = msg.get(kind, {})
@@ -120,8 +108,8 @@ def _transfer(sim: Any, runtime: Runtime, out: Out, departure_id: int, successor
         f"{run_job(runtime, 'transfer-departures')}")
     waiting = [c for c in sim.calls_to("externalcontact/transfer_customer")][-1].body["external_userid"]
     refuser = waiting[0]
-    for transfer in sim.complete_transfers(refuse={refuser}):
-        _callback(sim, runtime, transfer)
+    sim.complete_transfers(refuse={refuser}, notify=True)  # WeCom's callbacks, in a burst
+    _wait(runtime)
     out(f"   a day later: customer {refuser} refused (transfer_fail), the others accepted "
         f"(del_external_contact, Source=DELETE_BY_TRANSFER)")
     before = len(sim.sent_messages)

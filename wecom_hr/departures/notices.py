@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,12 @@ def hr_recipients(session: Session, settings: Settings, dep: Departure) -> list[
     return found or [u for u in settings.roles.admin if u != dep.userid]
 
 
+def _send(session: Session, key: str, kind: str, to: list[str], body: dict[str, Any], now: datetime) -> None:
+    """Queue the message; with nobody configured to receive it, the audit entry is the record."""
+    if to:
+        outbox.enqueue(session, key, kind, to, body, now)
+
+
 def _digest(values: Sequence[object]) -> str:
     return hashlib.sha1("|".join(map(str, values)).encode()).hexdigest()[:16]
 
@@ -56,8 +62,8 @@ def _digest(values: Sequence[object]) -> str:
 def rejected(session: Session, settings: Settings, dep: Departure, by: str, now: datetime) -> None:
     content = (f"**离职交接被驳回：{dep.member_name}**\n> {directory.display_name(session, by)} 驳回了交接方案。"
                f"交接单仍然打开，可调整接替人后重新提交，或撤销。\n[查看交接单]({link(settings, dep.id)})")
-    outbox.enqueue(session, f"departure:{dep.id}:rejected:{now.isoformat()}", "departure_notice",
-                   hr_recipients(session, settings, dep), texts.markdown(content), now)
+    _send(session, f"departure:{dep.id}:rejected:{now.isoformat()}", "departure_notice",
+          hr_recipients(session, settings, dep), texts.markdown(content), now)
 
 
 def refusals(session: Session, settings: Settings, dep: Departure, now: datetime) -> int:
@@ -69,8 +75,8 @@ def refusals(session: Session, settings: Settings, dep: Departure, now: datetime
              for r in rows]
     to = list(dict.fromkeys([*hr_recipients(session, settings, dep), *directory.managers_of(session, dep.userid)]))
     key = f"departure:{dep.id}:unmoved:{_digest([r.id for r in rows])}"
-    outbox.enqueue(session, key, "departure_notice", to, texts.refused_notice(dep.member_name, lines,
-                                                                              link(settings, dep.id)), now)
+    _send(session, key, "departure_notice", to, texts.refused_notice(dep.member_name, lines, link(settings, dep.id)),
+          now)
     for r in rows:
         r.notified_at = now
     audit.record(session, "system", "departure.unmoved_reported",
@@ -120,6 +126,6 @@ def report(session: Session, settings: Settings, dep: Departure, now: datetime) 
     body = texts.report(dep.member_name, customers, chats, totals_from_summary(dep.summary), link(settings, dep.id))
     key = f"departure:{dep.id}:report:{now.isoformat()}"
     to = hr_recipients(session, settings, dep)
-    outbox.enqueue(session, key, "departure_report", to, body, now)
+    _send(session, key, "departure_report", to, body, now)
     audit.record(session, "system", "departure.report_sent", {"departure_id": dep.id, "to": to,
                                                               "customers": customers, "chats": chats}, at=now)
