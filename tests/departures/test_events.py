@@ -163,3 +163,28 @@ def test_access_ends_on_the_last_day_and_leavers_are_not_successors(corp: Corp) 
     res = corp.env.api("PUT", f"/api/v1/departures/{dep['id']}/customers/{corp.seed.customers[later][0]}",
                        corp.hr, json={"successor": leaving})
     assert res.status_code == 409
+
+
+def test_when_wecom_and_the_directory_disagree_about_leaving_the_other_endpoint_is_used(corp: Corp) -> None:
+    from storage import directory
+    from wecom_hr.simulator.models import STATUS_LEFT
+
+    left_in_wecom, left_here = corp.seller(0), corp.seller(1)
+    deps = {}
+    for seller, dept in ((left_in_wecom, 0), (left_here, 1)):
+        dep = corp.start(seller, successor=corp.seller(dept, 1))
+        corp.approve(dep["id"], corp.manager(dept))
+        deps[seller] = dep["id"]
+    with corp.sim.state.lock:  # the delete_user callback has not arrived yet
+        corp.sim.state.users[left_in_wecom].status = STATUS_LEFT
+    with corp.env.runtime.db.session_scope() as s:  # our directory is ahead of WeCom
+        directory.upsert_member(s, left_here, status=directory.LEFT)
+    corp.run("transfer-departures")
+    resigned = corp.sim.calls_to("externalcontact/resigned/transfer_customer")
+    onjob = corp.sim.calls_to("externalcontact/transfer_customer")
+    assert [c.body["handover_userid"] for c in resigned if c.errcode == 0] == [left_in_wecom]
+    assert [c.body["handover_userid"] for c in onjob if c.errcode == 0] == [left_here]
+    assert [c.body["new_owner"] for c in corp.sim.calls_to("externalcontact/groupchat/transfer") if c.errcode == 0]
+    for departure_id in deps.values():
+        assert {i.status for i in corp.items(departure_id).values()} == {"waiting"}
+        assert {i.status for i in corp.items(departure_id, "group_chat").values()} == {"done"}

@@ -1,7 +1,7 @@
 """The WeCom side of a transfer batch: what WeCom already holds for an in-doubt batch, and the call.
 
 Members who left go through resigned/…; on 40097 (not left yet in WeCom) the on-job endpoint is used,
-and group chats swap endpoints the same way on 90500/90502.
+on 60111 from the on-job endpoint the resigned one, and group chats swap the same way on 90500/90502.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from wecom_hr.wecom import WeComClient
 from wecom_hr.wecom.errors import WeComAPIError
 
 NOT_LEFT = 40097         # resigned/transfer_customer for a member who has not left
+UNKNOWN_MEMBER = 60111   # transfer_customer (on-job) for a member who has left: no such active member
 CHAT_OWNER_ACTIVE, CHAT_OWNER_LEFT = 90500, 90502
 
 
@@ -58,10 +59,12 @@ def request(client: WeComClient, cfg: DepartureSettings, claim: Claim, refs: lis
     try:
         return client.extra.transfer_customer(claim.handover, claim.takeover, refs, msg, resigned=claim.resigned)
     except WeComAPIError as exc:
-        if exc.errcode != NOT_LEFT or not claim.resigned:
+        # Our directory and WeCom disagree on whether the member has left (an event not yet arrived):
+        # the other endpoint, once. A successor WeCom does not know fails the same way both times.
+        if exc.errcode != (NOT_LEFT if claim.resigned else UNKNOWN_MEMBER):
             raise
-        claim.resigned = False  # our directory says left, WeCom not yet: the on-job transfer applies
-        return client.extra.transfer_customer(claim.handover, claim.takeover, refs, msg, resigned=False)
+        claim.resigned = not claim.resigned
+        return client.extra.transfer_customer(claim.handover, claim.takeover, refs, msg, resigned=claim.resigned)
 
 
 def _request_chats(client: WeComClient, claim: Claim, refs: list[str]) -> dict[str, Any]:
