@@ -4,6 +4,8 @@ Raw envelopes are the archive's inbox: what GetChatData returned, stored before 
 Messages are the decrypted evidence, append-only and hash-chained by ``id`` (the chain position,
 assigned by the single puller, so it has no gaps the way a database sequence can).
 Docs and postings are the search index derived from messages: rebuildable, not evidence.
+The only deletion is the retention purge (storage.archive_retention): it records a signed chain
+checkpoint with the hashes of every purged range first, so the chain still verifies across the gap.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class ArchiveEnvelope(Base):
 
 
 class ArchiveMessage(Base):
-    """One decrypted message. Never updated or deleted by the application."""
+    """One decrypted message. Never updated; deleted only by the retention purge, with a checkpoint."""
 
     __tablename__ = "archive_messages"
 
@@ -125,6 +127,8 @@ class ArchiveMedia(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime]
 
+    __table_args__ = (Index("ix_archive_media_msgid", "msgid"),)  # the purge finds a message's files
+
 
 class WatchRuleRow(Base):
     """Watch-list rules created through the API (config rules live in the config file)."""
@@ -155,4 +159,58 @@ class WatchHit(Base):
     __table_args__ = (
         UniqueConstraint("rule", "msgid", name="uq_archive_watch_hits_rule_msgid"),
         Index("ix_archive_watch_hits_time", "hit_at"),
+        Index("ix_archive_watch_hits_msgid", "msgid"),  # the purge removes a message's hits (snippets)
     )
+
+
+class ArchiveCheckpoint(Base):
+    """One purge transaction: what it removed, who asked and why, signed like the chain itself.
+
+    ``mac`` covers these columns, the checkpoint before it (``prev_mac``) and every gap it
+    recorded, so a checkpoint cannot be edited, dropped or slipped in without the chain key.
+    """
+
+    __tablename__ = "archive_chain_checkpoints"
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True)
+    created_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    cutoff_ms: Mapped[int] = mapped_column(BigInteger)   # messages sent before this were due
+    first_id: Mapped[int] = mapped_column(BigInteger)    # the chain positions it removed lie in here
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    deleted: Mapped[int] = mapped_column(Integer)
+    held: Mapped[int] = mapped_column(Integer)           # due, but kept under legal hold
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class ArchiveGap(Base):
+    """A run of consecutive chain positions removed by one checkpoint, with the two hashes that let
+    the verifier step over it: the link into the run and the hash of its last row."""
+
+    __tablename__ = "archive_chain_gaps"
+
+    first_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    checkpoint_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LegalHold(Base):
+    """A member or customer whose messages the retention purge must keep. Released, not deleted,
+    so the hold's history stays readable."""
+
+    __tablename__ = "archive_legal_holds"
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))        # "member" | "customer"
+    userid: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    released_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (Index("ix_archive_legal_holds_userid", "userid", "released_at"),)

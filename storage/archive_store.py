@@ -55,7 +55,7 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _state(session: Session, name: str, lock: bool = False) -> ArchiveState:
+def state_row(session: Session, name: str, lock: bool = False) -> ArchiveState:
     query = select(ArchiveState).where(ArchiveState.name == name)
     if lock and _dialect(session) == "postgresql":
         query = query.with_for_update()
@@ -67,6 +67,12 @@ def _state(session: Session, name: str, lock: bool = False) -> ArchiveState:
         row = session.scalar(query)
     assert row is not None
     return row
+
+
+def touch_state(session: Session, name: str, seq: int, now: datetime) -> None:
+    """Record a figure the metrics read back (the SDK's newest seq, the last completed pull)."""
+    row = state_row(session, name, lock=True)
+    row.seq, row.updated_at = seq, now
 
 
 def cursor(session: Session) -> int:
@@ -85,7 +91,7 @@ def save_envelopes(session: Session, items: Sequence[Envelope], now: datetime | 
                  "encrypt_chat_msg": e.encrypt_chat_msg, "fetched_at": now, "status": PENDING, "attempts": 0} for e in items]
     added = session.execute(insert(ArchiveEnvelope).on_conflict_do_nothing(index_elements=["msgid"])
                             .returning(ArchiveEnvelope.id), rows).all()
-    state = _state(session, CURSOR, lock=True)
+    state = state_row(session, CURSOR, lock=True)
     state.seq = max(state.seq, max(e.seq for e in items))
     state.updated_at = now
     return len(added)
@@ -143,7 +149,7 @@ def append_messages(session: Session, messages: Sequence[NewMessage],
         del fresh[msgid]
     if not fresh:
         return []
-    head = _state(session, HEAD, lock=True)
+    head = state_row(session, HEAD, lock=True)
     position, prev = head.seq, head.value or GENESIS
     msg_rows: list[tuple[Any, ...]] = []
     doc_rows: list[tuple[Any, ...]] = []
@@ -197,7 +203,7 @@ PULL_REQUESTS = "pull_requests"
 def request_pull(session: Session) -> None:
     """Count a msgaudit_notify; the puller compares the count before and after a run, and runs
     again when it moved, so a notify that arrives mid-run is not lost."""
-    state = _state(session, PULL_REQUESTS, lock=True)
+    state = state_row(session, PULL_REQUESTS, lock=True)
     state.seq += 1
     state.updated_at = utcnow()
 
