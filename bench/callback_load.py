@@ -69,14 +69,15 @@ embedded = false
     return cfg
 
 
-def start_server(cfg: Path, port: int, workers: int, threads: int, ceiling: bool) -> subprocess.Popen[bytes]:
+def start_server(cfg: Path, port: int, workers: int, threads: int, ceiling: bool,
+                 worker_class: str = "gthread") -> subprocess.Popen[bytes]:
     env = dict(os.environ, WECOM_HR_CONFIG=str(cfg), PYTHONPATH=str(ROOT))
     if ceiling:
-        cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+        cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class, "--threads", str(threads),
                "-b", f"127.0.0.1:{port}", "--log-level", "warning", "bench.ceiling:create()"]
     else:
         cmd = [sys.executable, "-m", "wecom_hr", "--config", str(cfg), "serve", "--port", str(port),
-               "--workers", str(workers), "--threads", str(threads)]
+               "--workers", str(workers), "--threads", str(threads), "--worker-class", worker_class]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
         try:
@@ -136,7 +137,8 @@ def measure(mode: str, args: argparse.Namespace, folder: Path, reqfile: Path) ->
         url = f"sqlite:///{folder / (mode + '.db')}"
     upgrade(url)
     port = 18000 + os.getpid() % 1000
-    server = start_server(write_config(folder, url), port, args.workers, args.threads, mode == "ceiling")
+    server = start_server(write_config(folder, url), port, args.workers, args.threads, mode == "ceiling",
+                          args.worker_class)
     try:
         run_wrk(port, "/bench/ceiling" if mode == "ceiling" else "/wecom/callback", reqfile, 2, args.connections)
         result = run_wrk(port, "/bench/ceiling" if mode == "ceiling" else "/wecom/callback", reqfile,
@@ -158,13 +160,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--requests", type=int, default=120_000)
     parser.add_argument("--modes", default="ceiling,sqlite,postgresql")
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     folder = Path(tempfile.mkdtemp(prefix="wecomhr-bench-"))
     reqfile = folder / "requests.tsv"
     make_requests(reqfile, args.requests)
-    print(f"{args.workers} gunicorn workers x {args.threads} threads, {args.connections} connections, "
+    print(f"{args.workers} gunicorn {args.worker_class} workers x {args.threads} threads, {args.connections} connections, "
           f"{args.duration}s per mode, {os.cpu_count()} cores (wrk shares them)")
     print(f"{'mode':<11} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'stored':>8}  vs ceiling")
     ceiling = None

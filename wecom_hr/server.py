@@ -56,11 +56,12 @@ def _child_exit(server: Any, worker: Any) -> None:
         multiprocess.mark_process_dead(worker.pid)
 
 
-def serve(settings: Settings, host: str, port: int, workers: int, threads: int = 4) -> None:
+def serve(settings: Settings, host: str, port: int, workers: int, threads: int = 4,
+          worker_class: str = "gthread") -> None:
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": worker_class,
         "threads": threads,
         "timeout": 60,
         "graceful_timeout": 20,

@@ -25,14 +25,16 @@ def ensure_schema(url: str) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--worker-class", default="gthread", show_default=True, type=click.Choice(["gthread", "sync"]),
+              help="gunicorn worker type; sync expects a buffering proxy (nginx) in front.")
 @pass_state
-def serve(state: CliState, host: str, port: int, workers: int, threads: int) -> None:
+def serve(state: CliState, host: str, port: int, workers: int, threads: int, worker_class: str) -> None:
     """Serve /wecom/callback, the API and the console under gunicorn."""
     from wecom_hr.server import serve as run
 
     settings = state.settings
     ensure_schema(settings.database_url)
-    run(settings, host, port, workers, threads)
+    run(settings, host, port, workers, threads, worker_class)
 
 
 @click.command()
