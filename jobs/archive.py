@@ -1,12 +1,12 @@
 """Chat archive jobs: the periodic pull (the safety net behind msgaudit_notify), the daily
-watch-list digest and the optional media download."""
+watch-list digest, the optional media download and the daily retention purge."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from wecom_hr.archive import service
+from wecom_hr.archive import retention, service
 from wecom_hr.archive.digest import send_digest
 
 if TYPE_CHECKING:
@@ -25,3 +25,7 @@ def send_archive_watch_digest(runtime: Runtime, now: datetime) -> dict[str, Any]
 
 def download_archive_media(runtime: Runtime, now: datetime) -> dict[str, Any]:
     return service.download_media(runtime, now)
+
+
+def apply_archive_retention(runtime: Runtime, now: datetime) -> dict[str, Any]:
+    return retention.purge(runtime, now, actor="job:archive-retention")

@@ -42,5 +42,6 @@ def all_jobs() -> dict[str, JobSpec]:
         JobSpec("archive-pull", archive.pull_chat_archive, "* * * * *", lock_ttl=1800),
         JobSpec("archive-watch-digest", archive.send_archive_watch_digest, "0 9 * * *"),
         JobSpec("archive-media", archive.download_archive_media, "*/10 * * * *", lock_ttl=3600),
+        JobSpec("archive-retention", archive.apply_archive_retention, "30 3 * * *", lock_ttl=6 * 3600),
     ]
     return {spec.name: spec for spec in specs}

@@ -1,22 +1,25 @@
-"""/api/v1/archive (search, context, CSV export, watch-list rules and hits) and /api/v1/audit.
+"""/api/v1/archive (search, context, CSV export, watch-list rules and hits, legal holds) and /api/v1/audit.
 
 Only the compliance and admin roles may read the archive, and every search, context view and
-export is written to the audit log first, in the same transaction as the read.
+export is written to the audit log first, in the same transaction as the read; so are legal
+holds placed and released.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 from sqlalchemy import select
 
-from storage import audit
-from storage.archive import WatchHit, WatchRuleRow
+from storage import archive_holds, audit
+from storage.archive import LegalHold, WatchHit, WatchRuleRow
 from storage.archive_query import QueryError
 from storage.db import utcnow
 from wecom_hr.api.auth import AccessDenied, api_user, require_roles, runtime
+from wecom_hr.archive import metrics as archive_metrics
 from wecom_hr.archive import results
 from wecom_hr.archive.filters import FilterError, from_args
 from wecom_hr.archive.service import archive_settings
@@ -28,6 +31,20 @@ bp = Blueprint("archive_api", __name__, url_prefix="/api/v1/archive")
 audit_bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
 ROLES = ("compliance", "admin")
 MAX_PER_PAGE, MAX_EXPORT = 200, 100_000
+log = logging.getLogger("wecom_hr.archive")
+
+
+@bp.before_app_request
+def _refresh_archive_gauges() -> None:
+    """The archive's lag gauges come from the database at scrape time: the pull runs in another
+    process, and /metrics (wecom_hr.health) knows nothing about the archive."""
+    if request.path != "/metrics":
+        return
+    try:
+        with runtime().db.session_scope() as s:
+            archive_metrics.refresh(s, utcnow())
+    except Exception:  # metrics must answer even when the database does not
+        log.debug("archive gauges not refreshed", exc_info=True)
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:
@@ -156,6 +173,57 @@ def list_hits() -> Any:
         return jsonify(hits=[{"rule": h.rule, "msgid": h.msgid, "severity": h.severity, "sender": h.sender,
                               "customer": h.customer, "snippet": h.snippet, "time": results.iso(h.msgtime),
                               "hit_at": h.hit_at.isoformat()} for h in rows])
+
+
+def _hold_json(h: LegalHold) -> dict[str, Any]:
+    return {"id": h.id, "source": "api", "kind": h.kind, "userid": h.userid, "reason": h.reason,
+            "created_by": h.created_by, "created_at": h.created_at.isoformat(), "released_by": h.released_by,
+            "released_at": h.released_at.isoformat() if h.released_at else None}
+
+
+@bp.get("/legal-holds")
+@require_roles(*ROLES)
+def list_holds() -> Any:
+    settings = archive_settings(runtime())
+    found: list[dict[str, Any]] = [{"id": None, "source": "config", "kind": kind, "userid": userid}
+                                   for kind, ids in (("member", settings.hold_members),
+                                                     ("customer", settings.hold_customers)) for userid in ids]
+    with runtime().db.session_scope() as s:
+        found += [_hold_json(h) for h in archive_holds.holds(s, include_released=request.args.get("all") == "1")]
+    return jsonify(holds=found, retention_days=settings.retention_days)
+
+
+@bp.post("/legal-holds")
+@require_roles(*ROLES)
+def place_hold() -> Any:
+    raw = request.get_json(silent=True)
+    body: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    kind, userid, reason = body.get("kind"), body.get("userid"), body.get("reason")
+    if kind not in archive_holds.KINDS:
+        raise AccessDenied(400, "kind must be member or customer")
+    if not isinstance(userid, str) or not userid.strip() or len(userid) > 128:
+        raise AccessDenied(400, "userid must be a WeCom userid or external userid")
+    if not isinstance(reason, str) or not reason.strip():
+        raise AccessDenied(400, "reason is required (e.g. the matter or case number)")
+    user = api_user()
+    with runtime().db.session_scope() as s:
+        hold, created = archive_holds.place(s, kind, userid.strip(), reason.strip(), user.userid, utcnow())
+        if created:
+            audit.record(s, user.userid, "archive.hold.place",
+                         {"hold": hold.id, "kind": kind, "userid": hold.userid, "reason": hold.reason})
+        return jsonify(_hold_json(hold)), 201 if created else 200
+
+
+@bp.delete("/legal-holds/<int:hold_id>")
+@require_roles(*ROLES)
+def release_hold(hold_id: int) -> Any:
+    user = api_user()
+    with runtime().db.session_scope() as s:
+        hold = archive_holds.release(s, hold_id, user.userid, utcnow())
+        if hold is None:
+            raise AccessDenied(404, "no active legal hold with this id (holds in config are changed there)")
+        audit.record(s, user.userid, "archive.hold.release", {"hold": hold_id, "kind": hold.kind, "userid": hold.userid})
+    return "", 204
 
 
 @audit_bp.get("")

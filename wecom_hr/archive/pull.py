@@ -25,8 +25,10 @@ from storage.archive_store import (
     envelopes_due,
     mark_envelopes,
     save_envelopes,
+    touch_state,
 )
-from storage.db import Database
+from storage.db import Database, utcnow
+from wecom_hr.archive import metrics
 from wecom_hr.archive.errors import (
     ArchiveError,
     KeyDecryptError,
@@ -71,12 +73,23 @@ def pull_envelopes(db: Database, source: ChatSource, limit: int = 1000, max_call
         report.calls += 1
         if not items:
             break
+        newest = max(e.seq for e in items)
+        # Noted before the envelopes are saved: if saving fails, the lag metric shows it.
         with db.session_scope() as s:
-            report.stored += save_envelopes(s, items)
+            touch_state(s, metrics.SDK_SEQ_STATE, newest, utcnow())
+        with db.session_scope() as s:
+            stored = save_envelopes(s, items)
             report.cursor = cursor(s)
+        report.stored += stored
         report.fetched += len(items)
+        metrics.PULLED.inc(stored)
+        metrics.set_lag(newest, report.cursor)
         if len(items) < limit:
             break
+    done = utcnow()
+    with db.session_scope() as s:
+        touch_state(s, metrics.LAST_PULL_STATE, report.cursor, done)
+    metrics.set_last_pull(done, done)
     return report
 
 
@@ -133,6 +146,9 @@ def decrypt_pending(db: Database, source: ChatSource, keys: KeyRing, chain_key: 
                     mark_envelopes(s, [o.envelope_id], FAILED, o.error)
         report.appended += len(appended)
         report.nokey += sum(o.status == NOKEY for o in opened)
+        metrics.DECRYPTED.inc(len(appended))
+        metrics.UNDECRYPTED.labels(reason="nokey").inc(sum(o.status == NOKEY for o in opened))
+        metrics.UNDECRYPTED.labels(reason="failed").inc(sum(o.status == FAILED for o in opened))
         report.missing_versions |= {o.version for o in opened if o.status == NOKEY}
         failed = [o.error for o in opened if o.status == FAILED]
         report.failed += len(failed)

@@ -2,10 +2,13 @@
 
     [archive]
     sdk_path = "/opt/wecom/libWeWorkFinanceSdk_C.so"   # empty: the archive is not pulled
+    retention_days = 0                                  # 0: keep forever; else purge older messages daily
     [archive.private_keys]                              # publickey_ver = PEM file of the private key
     3 = "/etc/wecom-hr/archive_v3.pem"
     [[archive.watch_rules]]
     name = "私下交易"  keywords = ["私下交易"]  regexes = []  members = []  departments = []  severity = "high"
+    [archive.legal_hold]                                # never purged: their chats (and their group chats)
+    members = ["zhangsan"]  customers = ["wmXXXX"]
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from wecom_hr.config import ConfigError, Settings, get
 SEVERITIES = ("low", "medium", "high")
 _KNOWN = {"sdk_path", "private_keys", "batch_size", "sdk_timeout_seconds", "call_timeout_seconds", "proxy",
           "proxy_password", "chain_key", "media_dir", "media_max_bytes", "media_per_run", "alert_recipients",
-          "default_rules", "watch_rules", "decrypt_batch"}
+          "default_rules", "watch_rules", "decrypt_batch", "retention_days", "legal_hold"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class ArchiveSettings:
     alert_recipients: tuple[str, ...] = ()  # empty: the [roles] compliance members
     default_rules: bool = True
     watch_rules: tuple[WatchRuleSpec, ...] = ()
+    retention_days: int = 0                # 0: keep forever
+    hold_members: tuple[str, ...] = ()     # [archive.legal_hold] members
+    hold_customers: tuple[str, ...] = ()   # [archive.legal_hold] customers
 
     @property
     def enabled(self) -> bool:
@@ -110,6 +116,17 @@ def _private_keys(value: Any) -> dict[int, str]:
     return keys
 
 
+def _legal_hold(value: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if not isinstance(value, Mapping):
+        raise ConfigError("archive.legal_hold", "must be a table with members and customers")
+    unknown = set(value) - {"members", "customers"}
+    if unknown:
+        raise ConfigError(f"archive.legal_hold.{min(unknown)}", "is not a known key")
+    members = _str_list(value.get("members", []), "archive.legal_hold.members")
+    customers = _str_list(value.get("customers", []), "archive.legal_hold.customers")
+    return tuple(m for m in members if m.strip()), tuple(c for c in customers if c.strip())
+
+
 def from_settings(settings: Settings) -> ArchiveSettings:
     t = settings.section("archive")
     unknown = set(t) - _KNOWN
@@ -126,8 +143,10 @@ def from_settings(settings: Settings) -> ArchiveSettings:
         name: get(t, "archive", name, type(getattr(d, name)), getattr(d, name))
         for name in ("sdk_path", "batch_size", "decrypt_batch", "sdk_timeout_seconds", "call_timeout_seconds",
                      "proxy", "proxy_password", "chain_key", "media_dir", "media_max_bytes", "media_per_run",
-                     "default_rules")
+                     "default_rules", "retention_days")
     }
+    if values["retention_days"] < 0:
+        raise ConfigError("archive.retention_days", "must be 0 (keep forever) or a number of days")
     if not 1 <= values["batch_size"] <= 1000:
         raise ConfigError("archive.batch_size", "must be between 1 and 1000 (the SDK's limit)")
     for name in ("decrypt_batch", "sdk_timeout_seconds", "media_per_run"):
@@ -135,6 +154,8 @@ def from_settings(settings: Settings) -> ArchiveSettings:
             raise ConfigError(f"archive.{name}", "must be at least 1")
     if values["call_timeout_seconds"] <= 0:
         raise ConfigError("archive.call_timeout_seconds", "must be positive")
+    hold_members, hold_customers = _legal_hold(t.get("legal_hold", {}))
     return ArchiveSettings(private_keys=_private_keys(t.get("private_keys", {})),
+                           hold_members=hold_members, hold_customers=hold_customers,
                            alert_recipients=_str_list(t.get("alert_recipients", []), "archive.alert_recipients"),
                            watch_rules=specs, **values)

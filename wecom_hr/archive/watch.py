@@ -23,6 +23,7 @@ from storage import outbox
 from storage.archive import WatchHit, WatchRuleRow
 from storage.archive_store import NewMessage
 from storage.archive_text import fold
+from wecom_hr.archive import metrics
 from wecom_hr.archive.messages import is_external
 from wecom_hr.archive.settings import ArchiveSettings, WatchRuleSpec, watch_rule
 from wecom_hr.config import ConfigError
@@ -160,5 +161,9 @@ def match_and_alert(session: Session, rules: Sequence[Rule], messages: Iterable[
                 key = f"archive-watch:{hashlib.sha1(rule.key.encode()).hexdigest()[:16]}:{msg.msgid}"
                 outbox.enqueue(session, key, "archive_watch", recipients,
                                alert_card(rule, msg, excerpt, link_for(msg.msgid)), now=now)
+            if added:
+                # Counted inside the transaction: a rolled-back batch over-counts, which is rare
+                # (the batch is retried) and better than threading severities back to the caller.
+                metrics.WATCH_HITS.labels(severity=rule.spec.severity).inc()
             hits += bool(added)
     return hits

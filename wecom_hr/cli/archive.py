@@ -1,4 +1,4 @@
-"""`wecom-hr archive pull | decrypt-pending | verify | search | status | media`."""
+"""`wecom-hr archive pull | decrypt-pending | verify | search | status | media | purge`."""
 
 from __future__ import annotations
 
@@ -60,6 +60,33 @@ def verify(state: CliState) -> None:
         report = verify_chain(s, key)
     click.echo(report.line())
     if not report.ok:
+        sys.exit(1)
+
+
+@archive.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
+@click.option("--now", "now_text", default="", help="Purge as if it were this ISO datetime (default: now).")
+@click.option("--reason", default="", help="Recorded in the chain checkpoint and the audit log.")
+@pass_state
+def purge(state: CliState, dry_run: bool, now_text: str, reason: str) -> None:
+    """Delete messages older than [archive] retention_days, except those under legal hold; the
+    hash chain stays verifiable through signed checkpoints."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from wecom_hr.archive import retention
+
+    now = utcnow()
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError:
+            raise click.BadParameter("must be an ISO datetime, e.g. 2025-01-31T00:00:00+08:00", param_hint="--now")
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=ZoneInfo(state.settings.timezone))
+    result = retention.purge(state.runtime, now, dry_run=dry_run, actor=f"cli:{getpass.getuser()}", reason=reason)
+    _echo(result)
+    if "refused" in result:
         sys.exit(1)
 
 
