@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -143,3 +144,23 @@ def test_token_is_shared_and_refreshed_once_across_processes(sim: Simulator, red
     sim.expire_tokens()
     run_all()
     assert sim.gettoken_count == 2  # four processes saw 42001; one of them refreshed
+
+
+@pytest.mark.parametrize("fault", [{"errcode": None, "http_status": 502}, {"errcode": None, "delay": 1.0}])
+def test_a_transfer_whose_answer_was_lost_is_not_sent_again(sim: Simulator, fault: dict[str, object]) -> None:
+    sim.inject("externalcontact/transfer_customer", times=None, **fault)  # type: ignore[arg-type]
+    client = WeComClient(TEST_CORP, SECRETS["contact"], sim.base_url, retry=FAST_RETRY, timeout=0.3)
+    with pytest.raises(WeComNetworkError):
+        client.extra.transfer_customer("a", "b", ["wm1"])
+    sim.wait_for("externalcontact/transfer_customer", timeout=3)  # recorded once the delay is over
+    time.sleep(0.5)
+    assert len(sim.calls_to("externalcontact/transfer_customer")) == 1
+
+
+def test_a_transfer_refused_as_busy_is_retried(sim: Simulator) -> None:
+    sim.inject("externalcontact/transfer_customer", errcode=-1, times=1)
+    client = client_for(sim, secret=SECRETS["contact"])
+    with pytest.raises(WeComAPIError) as info:  # -1 means WeCom did nothing, so the call is resent
+        client.extra.transfer_customer("nobody", "b", ["wm1"])
+    assert info.value.errcode == 60111  # the second answer is WeCom's real one: no such member
+    assert len(sim.calls_to("externalcontact/transfer_customer")) == 2

@@ -22,6 +22,13 @@ from wecom_hr.wecom.tokens import MemoryTokenStore, TokenStore, cache_key
 
 log = logging.getLogger(__name__)
 
+# Calls whose effect may have happened when the answer is lost (timeout, HTTP 5xx, reset): sending
+# them again could transfer a batch twice. Callers reconcile through transfer_result instead.
+NOT_RESENDABLE = frozenset({
+    "externalcontact/transfer_customer", "externalcontact/resigned/transfer_customer",
+    "externalcontact/groupchat/transfer", "externalcontact/groupchat/onjob_transfer",
+})
+
 Observer = Callable[[str, int | None, float], None]  # (path, errcode or None for network, seconds)
 
 
@@ -101,7 +108,7 @@ class WeComClient(WeChatClient):
                     raise
                 self._sleep(attempt, path, exc)
             except errors.WeComNetworkError as exc:
-                if attempt >= self._retry.attempts:
+                if attempt >= self._retry.attempts or path in NOT_RESENDABLE:
                     raise
                 self._sleep(attempt, path, exc)
 
