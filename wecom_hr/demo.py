@@ -137,10 +137,14 @@ def play_callbacks(demo: Demo) -> None:
 
 def scenes() -> list[tuple[str, Callable[..., None]]]:
     """Each capability's scene, in story order: play(sim, runtime, out)."""
+    from wecom_hr.archive import demo as archive
+    from wecom_hr.customers import demo as customers
     from wecom_hr.departures import demo as departures
     from wecom_hr.receivables import demo as receivables
 
     return [
+        ("Customer pool: customers arrive, a deletion alert, a churn notice", customers.play),
+        ("Chat archive: messages pulled, a watch-list alert, a search", archive.play),
         ("Overdue receivables: reminder, escalation, collection", receivables.play),
         ("Departure handover: approval card, transfers, a refusal, briefing, report", departures.play),
     ]
@@ -160,6 +164,11 @@ def summary(demo: Demo) -> None:
     out(f"   simulator:  {demo.sim.base_url}")
     for tok in demo.runtime.settings.api_tokens:
         out(f"   API as {tok.userid:<12} curl -H 'Authorization: Bearer {tok.token}' {demo.url}/api/v1/...")
+    from wecom_hr.web.links import console_logins  # issue 7: the console, signed in through the simulator
+
+    out(f"   console:    {demo.url}/console/   (the simulator plays WeCom's login page: pick the member)")
+    for role, userid, link in console_logins(demo.runtime.settings, demo.seed):
+        out(f"     {role:<6} {userid:<14} {link}")
 
 
 def _preview(msg: dict[str, Any]) -> str:
