@@ -73,6 +73,30 @@ def test_any_query_equals_a_full_scan(corpus: Database, a: str, b: str, op: str,
     _same(corpus, q, offset=offset)
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(a=terms, b=terms, c=terms, op=st.sampled_from(["{a} {b}", "{a} -{b}", "{a} {b} -{c}", "{a} -{b} -{c}"]),
+       offset=st.sampled_from([0, 7]))
+def test_merged_counts_equal_a_full_scan(corpus: Database, monkeypatch: pytest.MonkeyPatch, a: str, b: str, c: str,
+                                         op: str, offset: int) -> None:
+    import storage.archive_search as planner
+
+    monkeypatch.setattr(planner, "MERGE_FROM", 0)  # every driver counts as common: counts merge on SQLite
+    q = op.format(a=a.replace('"', ""), b=b.replace('"', ""), c=c.replace('"', ""))
+    _same(corpus, q, offset=offset)
+    _same(corpus, q, Filters(time_from=T0 + 50_000, time_to=T0 + 250_000))
+
+
+def test_common_terms_are_counted_by_merging_on_sqlite(corpus: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.archive_search as planner
+
+    monkeypatch.setattr(planner, "MERGE_FROM", 0)
+    sqlite = corpus.engine.dialect.name == "sqlite"
+    for q in ("返点 -拼多", "返点 拼多多 -私下", "点返 -返点返 -ab"):
+        assert _same(corpus, q) == ("merge" if sqlite else "index")
+    for q in ("返点", "返点 -点", "返点 -😀返点拼多", "返点 -拼多"):  # one term, a 1- or 5-char term, a filter
+        assert _same(corpus, q, Filters(sender="lisi") if q == "返点 -拼多" else NO_FILTERS) != "merge"
+
+
 @pytest.mark.parametrize("q", ["返", "点", "😀", "返点", "点返", "返点返", "拼多多", "私下交易", "多a", "ab A",
                                "a" * 5, "a" * 29, "a" * 31, "的价格", "pdd", "PDD", "ＰＤＤ", "私下 -交易",
                                "返点 OR 拼多", "返 点", "NOT 返", '"私下交易 私下"'])
