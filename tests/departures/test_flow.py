@@ -71,7 +71,7 @@ def test_whole_flow_with_a_refusal(corp: Corp) -> None:
     assert ended == [(seller, TRANSFERRED)]
 
     [briefing] = corp.messages_to(successor)
-    assert "你已接手" in briefing and "2 位客户" in briefing and f"/api/v1/departures/{dep['id']}" in briefing
+    assert "你已接手" in briefing and "2 位客户" in briefing and "/console/customers?owner=" in briefing
     refusal = [m for m in corp.messages_to(manager) if "未能转接" in m]
     assert refusal and "客户拒绝" in refusal[0]
     assert any("离职交接完成" in m for m in corp.messages_to(corp.hr))

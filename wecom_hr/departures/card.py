@@ -88,7 +88,8 @@ def new_task_id(departure_id: int) -> str:
 
 
 def link(settings: Settings, departure_id: int) -> str:
-    return f"{settings.public_url}/api/v1/departures/{departure_id}"
+    """The departure's page in the console (opened from WeCom, it signs the reader in by OAuth)."""
+    return f"{settings.public_url}/console/departures/{departure_id}"
 
 
 def _overrides(session: Session, departure_id: int) -> int:

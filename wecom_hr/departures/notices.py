@@ -109,7 +109,7 @@ def briefings(session: Session, settings: Settings, dep: Departure, now: datetim
         shown = rows[:cfg.briefing_max_customers]
         lines = [texts.briefing_line(r.name, (r.detail.get("last_contact") or "")[:10] or None,
                                      *owed.get(r.ref, (Decimal("0.00"), 0))) for r in shown]
-        url = f"{link(settings, dep.id)}?successor={successor}"
+        url = f"{settings.public_url}/console/customers?owner={successor}"  # where the inherited customers are
         body = texts.briefing(dep.member_name, len(rows), lines, url, hidden=len(rows) - len(shown))
         key = f"departure:{dep.id}:briefing:{successor}:{_digest([r.id for r in rows])}"
         outbox.enqueue(session, key, "departure_briefing", [successor], body, now)
