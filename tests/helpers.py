@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -26,6 +27,7 @@ from wecom_hr.outbox import deliver
 from wecom_hr.runtime import Runtime
 from wecom_hr.wecom.client import RetryPolicy
 
+T = TypeVar("T")
 SECRETS = {"app": "app-secret-0123456789", "contact": "contact-secret-0123456789",
            "archive": "archive-secret-0123456789"}
 AGENT_ID = 1000002
@@ -124,3 +126,40 @@ def make_env(db: Database, config: Mapping[str, Any] | None = None, routes: list
     env = WecomEnv(sim, settings, runtime, app, app.test_client(), Dispatcher(runtime, routes or ROUTES))
     sim.callback_url = env.post_callback
     return env
+
+
+def config_toml(api_base_url: str, db_url: str, extra: str = "", secrets: dict[str, str] | None = None) -> str:
+    """A config file's text for subprocess and CLI tests: the test corp's [wecom], a database, and
+    any extra TOML (sections of the test's own)."""
+    s = secrets or SECRETS
+    return f"""
+[wecom]
+corp_id = "{TEST_CORP}"
+agent_id = {AGENT_ID}
+secret = "{s['app']}"
+contact_secret = "{s['contact']}"
+archive_secret = "{s['archive']}"
+token = "{TEST_TOKEN}"
+encoding_aes_key = "{TEST_AES_KEY}"
+api_base_url = "{api_base_url}"
+
+[database]
+url = "{db_url}"
+{extra}"""
+
+
+@contextmanager
+def closing_each(build: Callable[..., T]) -> Iterator[Callable[..., T]]:
+    """A factory fixture's body: everything ``build`` made is closed (``.env.close()``) afterwards."""
+    made: list[T] = []
+
+    def make(**kwargs: Any) -> T:
+        item = build(**kwargs)
+        made.append(item)
+        return item
+
+    try:
+        yield make
+    finally:
+        for item in made:
+            item.env.close()  # type: ignore[attr-defined]

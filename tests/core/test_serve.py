@@ -17,25 +17,8 @@ from sqlalchemy import select
 from storage import inbox
 from storage.db import Database
 from tests.conftest import TEST_AES_KEY, TEST_CORP, TEST_TOKEN
-from tests.helpers import SECRETS, free_port
+from tests.helpers import SECRETS, config_toml, free_port
 from wecom_hr.simulator import Simulator
-
-
-def config_text(api_base_url: str, db_url: str) -> str:
-    return f"""
-[wecom]
-corp_id = "{TEST_CORP}"
-agent_id = 1000002
-secret = "{SECRETS['app']}"
-contact_secret = "{SECRETS['contact']}"
-token = "{TEST_TOKEN}"
-encoding_aes_key = "{TEST_AES_KEY}"
-api_base_url = "{api_base_url}"
-[database]
-url = "{db_url}"
-[worker]
-poll_seconds = 0.1
-"""
 
 
 @pytest.fixture
@@ -43,7 +26,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Simulator, str]]:
     sim = Simulator(corp_id=TEST_CORP, secrets=dict(SECRETS), token=TEST_TOKEN, encoding_aes_key=TEST_AES_KEY).start()
     db_url = f"sqlite:///{tmp_path / 'fresh.db'}"  # does not exist yet: serve must create and migrate it
     cfg = tmp_path / "config.toml"
-    cfg.write_text(config_text(sim.base_url, db_url))
+    cfg.write_text(config_toml(sim.base_url, db_url, "[worker]\npoll_seconds = 0.1\n"))
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "wecom_hr", "--config", str(cfg), "serve", "--port", str(port),
                              "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

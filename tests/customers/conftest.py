@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from storage.customers import Customer, CustomerChange, CustomerFollow
 from storage.db import Database, utcnow
-from tests.helpers import WecomEnv, make_env
+from tests.helpers import WecomEnv, closing_each, make_env
 from wecom_hr.customers.directory_sync import sync_directory
 from wecom_hr.simulator import SeedResult, Simulator, seed_company
 from wecom_hr.simulator.models import User
@@ -95,16 +95,8 @@ def build_corp(db: Database, config: dict[str, Any] | None = None, customers_per
 
 @pytest.fixture
 def corp_factory(db: Database) -> Iterator[Callable[..., Corp]]:
-    made: list[Corp] = []
-
-    def make(**kwargs: Any) -> Corp:
-        corp = build_corp(db, **kwargs)
-        made.append(corp)
-        return corp
-
-    yield make
-    for corp in made:
-        corp.env.close()
+    with closing_each(lambda **kwargs: build_corp(db, **kwargs)) as make:
+        yield make
 
 
 @pytest.fixture

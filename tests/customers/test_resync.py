@@ -17,6 +17,7 @@ from storage.customers import (
     CustomerSyncRun,
 )
 from tests.customers.conftest import Corp
+from tests.helpers import config_toml
 from wecom_hr.customers.ratelimit import RateLimiter
 from wecom_hr.customers.resync import Progress, resync_customers
 from wecom_hr.customers.resync_runs import batch_size
@@ -130,22 +131,9 @@ def test_cli_sync_contacts_prints_progress_and_figures(corp: Corp, tmp_path: Pat
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     from wecom_hr.cli import main
 
-    w = corp.env.settings.wecom
     config = tmp_path / "wecom-hr.toml"
-    config.write_text(f'''
-[wecom]
-corp_id = "{w.corp_id}"
-agent_id = {w.agent_id}
-secret = "{w.secret}"
-contact_secret = "{w.contact_secret}"
-token = "{w.token}"
-encoding_aes_key = "{w.encoding_aes_key}"
-api_base_url = "{w.api_base_url}"
-[database]
-url = "{corp.env.settings.database_url}"
-[customers]
-resync_concurrency = 2
-''', encoding="utf-8")
+    config.write_text(config_toml(corp.env.settings.wecom.api_base_url, corp.env.settings.database_url,
+                                  "[customers]\nresync_concurrency = 2\n"), encoding="utf-8")
     main(["--config", str(config), "sync", "contacts"])
     out = capsys.readouterr()
     assert "batches 2/2" in out.err and '"status": "done"' in out.out

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from storage import audit
 from storage.db import Database, utcnow
 from storage.departures import Departure, DepartureItem
-from tests.helpers import WecomEnv, make_env, merge
+from tests.helpers import WecomEnv, closing_each, make_env, merge
 from wecom_hr.customers.directory_sync import sync_directory
 from wecom_hr.customers.resync import resync_customers
 from wecom_hr.scheduler import run_job
@@ -142,16 +142,8 @@ def build_corp(db: Database, customers_per_salesperson: int = 3, config: dict[st
 
 @pytest.fixture
 def corp_factory(db: Database) -> Iterator[Callable[..., Corp]]:
-    made: list[Corp] = []
-
-    def make(**kwargs: Any) -> Corp:
-        corp = build_corp(db, **kwargs)
-        made.append(corp)
-        return corp
-
-    yield make
-    for corp in made:
-        corp.env.close()
+    with closing_each(lambda **kwargs: build_corp(db, **kwargs)) as make:
+        yield make
 
 
 @pytest.fixture

@@ -8,27 +8,14 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tests.departures.conftest import Corp
+from tests.helpers import config_toml
 from wecom_hr.cli import _register, cli
 
 
 def _config(corp: Corp, tmp_path: Path) -> Path:
-    w, path = corp.env.settings.wecom, tmp_path / "config.toml"
-    path.write_text(f"""
-[wecom]
-corp_id = "{w.corp_id}"
-agent_id = {w.agent_id}
-secret = "{w.secret}"
-contact_secret = "{w.contact_secret}"
-token = "{w.token}"
-encoding_aes_key = "{w.encoding_aes_key}"
-api_base_url = "{w.api_base_url}"
-
-[database]
-url = "{corp.env.settings.database_url}"
-
-[roles]
-hr = ["{corp.hr}"]
-""", encoding="utf-8")
+    path = tmp_path / "config.toml"
+    path.write_text(config_toml(corp.env.settings.wecom.api_base_url, corp.env.settings.database_url,
+                                f'[roles]\nhr = ["{corp.hr}"]\n'), encoding="utf-8")
     return path
 
 
