@@ -135,7 +135,7 @@ def play_callbacks(demo: Demo) -> None:
     out(f"   bad signature -> HTTP {forged.status_code}")
 
 
-def scenes() -> list[tuple[str, Callable[..., None]]]:
+def scenes() -> list[tuple[str, Callable[..., object]]]:
     """Each capability's scene, in story order: play(sim, runtime, out)."""
     from wecom_hr.archive import demo as archive
     from wecom_hr.customers import demo as customers
