@@ -19,6 +19,7 @@ from storage.archive import LegalHold, WatchHit, WatchRuleRow
 from storage.archive_query import QueryError
 from storage.db import utcnow
 from wecom_hr.api.auth import AccessDenied, api_user, require_roles, runtime
+from wecom_hr.api.params import int_arg
 from wecom_hr.archive import metrics as archive_metrics
 from wecom_hr.archive import results
 from wecom_hr.archive.filters import FilterError, from_args
@@ -47,15 +48,6 @@ def _refresh_archive_gauges() -> None:
         log.debug("archive gauges not refreshed", exc_info=True)
 
 
-def _int(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise AccessDenied(400, f"{name} must be a number {low}..{high}")
-    return int(raw)
-
-
 def _query_and_filters() -> tuple[str, Any]:
     q = request.args.get("q", "").strip()
     try:
@@ -68,7 +60,7 @@ def _query_and_filters() -> tuple[str, Any]:
 @require_roles(*ROLES)
 def search() -> Any:
     q, filters = _query_and_filters()
-    page, per_page = _int("page", 1, 1, 10_000), _int("per_page", 50, 1, MAX_PER_PAGE)
+    page, per_page = int_arg("page", 1, 1, 10_000), int_arg("per_page", 50, 1, MAX_PER_PAGE)
     with runtime().db.session_scope() as s:
         try:
             return jsonify(results.find(s, api_user().userid, q, filters, page, per_page))
@@ -79,7 +71,7 @@ def search() -> Any:
 @bp.get("/messages/<msgid>/context")
 @require_roles(*ROLES)
 def message_context(msgid: str) -> Any:
-    before, after = _int("before", 10, 0, 100), _int("after", 10, 0, 100)
+    before, after = int_arg("before", 10, 0, 100), int_arg("after", 10, 0, 100)
     with runtime().db.session_scope() as s:
         found = results.context(s, msgid, before, after)
         if found is None:
@@ -92,7 +84,7 @@ def message_context(msgid: str) -> Any:
 @require_roles(*ROLES)
 def export_csv() -> Any:
     q, filters = _query_and_filters()
-    limit = _int("limit", MAX_EXPORT, 1, MAX_EXPORT)
+    limit = int_arg("limit", MAX_EXPORT, 1, MAX_EXPORT)
     db, actor = runtime().db, api_user().userid
     with db.session_scope() as s:
         try:
@@ -166,7 +158,7 @@ def delete_rule(rule_id: int) -> Any:
 @bp.get("/watch-hits")
 @require_roles(*ROLES)
 def list_hits() -> Any:
-    days = _int("days", 7, 1, 366)
+    days = int_arg("days", 7, 1, 366)
     since: datetime = utcnow() - timedelta(days=days)
     with runtime().db.session_scope() as s:
         rows = s.scalars(select(WatchHit).where(WatchHit.hit_at >= since).order_by(WatchHit.id.desc()).limit(500))
@@ -229,8 +221,8 @@ def release_hold(hold_id: int) -> Any:
 @audit_bp.get("")
 @require_roles(*ROLES)
 def audit_log() -> Any:
-    per_page = _int("per_page", 50, 1, MAX_PER_PAGE)
-    offset = (_int("page", 1, 1, 10_000) - 1) * per_page
+    per_page = int_arg("per_page", 50, 1, MAX_PER_PAGE)
+    offset = (int_arg("page", 1, 1, 10_000) - 1) * per_page
     action = request.args.get("action", "").strip() or None
     actor = request.args.get("actor", "").strip() or None
     with runtime().db.session_scope() as s:

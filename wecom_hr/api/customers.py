@@ -13,6 +13,7 @@ from flask import Blueprint, jsonify, request
 from storage.customers import ACTIVE, CHURNED, LOST, Customer
 from storage.db import utcnow
 from wecom_hr.api.auth import AccessDenied, api_user, runtime
+from wecom_hr.api.params import int_arg
 from wecom_hr.customers import queries
 from wecom_hr.customers.access import can_see, scope_for
 from wecom_hr.customers.fields import Origin
@@ -24,24 +25,15 @@ EDITABLE = ("note",)
 MAX_PER_PAGE = 100
 
 
-def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise AccessDenied(400, f"{name} must be a number {low}..{high}")
-    return int(raw)
-
-
 def _filters() -> queries.Filters:
     status = request.args.get("status", "").strip()
     if status and status not in STATUSES:
         raise AccessDenied(400, f"status must be one of {', '.join(STATUSES)}")
     return queries.Filters(owner=request.args.get("owner", "").strip(),
-                           department=_int_arg("department", None, 1, 2**31 - 1), status=status,
+                           department=int_arg("department", None, 1, 2**31 - 1), status=status,
                            q=request.args.get("q", "").strip()[:100],
-                           page=_int_arg("page", 1, 1, 10**6) or 1,
-                           per_page=_int_arg("per_page", 20, 1, MAX_PER_PAGE) or 20)
+                           page=int_arg("page", 1, 1, 10**6),
+                           per_page=int_arg("per_page", 20, 1, MAX_PER_PAGE))
 
 
 @bp.get("")

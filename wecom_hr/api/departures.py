@@ -20,6 +20,7 @@ from storage import directory
 from storage.db import utcnow
 from storage.departures import TRANSITIONS, Departure, get
 from wecom_hr.api.auth import AccessDenied, ApiUser, api_user, require_roles, runtime
+from wecom_hr.api.params import int_arg
 from wecom_hr.departures import report
 from wecom_hr.departures.start import DepartureError, StartRequest, cancel, set_successor, start, submit
 
@@ -54,15 +55,6 @@ def _date(body: dict[str, Any], name: str) -> date | None:
         raise AccessDenied(400, f"{name} must be a date YYYY-MM-DD") from None
 
 
-def _int_arg(name: str, default: int, high: int) -> int:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
-        raise AccessDenied(400, f"{name} must be a number 1..{high}")
-    return int(raw)
-
-
 def _failed(exc: DepartureError) -> Any:
     return jsonify(error=str(exc)), exc.status
 
@@ -92,8 +84,8 @@ def list_departures() -> Any:
     if state and state not in TRANSITIONS:
         raise AccessDenied(400, f"state must be one of {', '.join(TRANSITIONS)}")
     with runtime().db.session_scope() as s:
-        return jsonify(report.list_json(s, state or None, _int_arg("page", 1, 10**6),
-                                        _int_arg("per_page", 50, 200)))
+        return jsonify(report.list_json(s, state or None, int_arg("page", 1, 1, 10**6),
+                                        int_arg("per_page", 50, 1, 200)))
 
 
 def _load(s: Any, departure_id: int) -> Departure:
@@ -118,8 +110,8 @@ def show(departure_id: int) -> Any:
                 raise AccessDenied(404, "no such departure")  # whether it exists is not for everyone to learn
             if not report.customers_page(s, dep, successor, 1, 1)["total"]:
                 raise AccessDenied(404, "no such departure")
-        return jsonify(report.departure_json(s, dep, successor, _int_arg("page", 1, 10**6),
-                                             _int_arg("per_page", 500, MAX_PER_PAGE)))
+        return jsonify(report.departure_json(s, dep, successor, int_arg("page", 1, 1, 10**6),
+                                             int_arg("per_page", 500, 1, MAX_PER_PAGE)))
 
 
 @bp.put("/<int:departure_id>/customers/<external_userid>")
