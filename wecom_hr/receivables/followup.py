@@ -87,7 +87,7 @@ def save() -> Any:
 @bp.get(weblogin.CALLBACK_PATH)
 def oauth_callback() -> Response | tuple[str, int]:
     try:
-        target = weblogin.complete(runtime(), request.args.get("code", ""), request.args.get("state", ""))
+        target = weblogin.complete(request.args.get("code", ""), request.args.get("state", ""))
     except weblogin.LoginError as exc:
         return _page(403, error=str(exc))
     return redirect(target, 302)

@@ -38,21 +38,21 @@ def session_seconds(settings: Settings) -> int:
     return max(1, hours) * 3600
 
 
-def safe_next(path: str) -> str:
+def safe_next(path: str, default: str = HOME) -> str:
     """Only a path on this site: never another host, scheme-relative URL or backslash trick."""
     ok = path.startswith("/") and not path.startswith("//") and "\\" not in path and "\n" not in path
-    return path if ok else HOME
+    return path if ok else default
 
 
 def login_url(next_path: str) -> str:
     return url_for("web.login.login", next=next_path)
 
 
-def authorize_url(settings: Settings, next_path: str) -> str:
+def authorize_url(settings: Settings, next_path: str, callback_path: str = CALLBACK_PATH) -> str:
     state = secrets.token_urlsafe(16)
     session["oauth_state"], session["oauth_next"] = state, safe_next(next_path)
     base = get(settings.section("web"), "web", "oauth_authorize_url", str, DEFAULT_AUTHORIZE_URL)
-    query = {"appid": settings.wecom.corp_id, "redirect_uri": settings.public_url + CALLBACK_PATH,
+    query = {"appid": settings.wecom.corp_id, "redirect_uri": settings.public_url + callback_path,
              "response_type": "code", "scope": "snsapi_base", "state": state,
              "agentid": str(settings.wecom.agent_id)}
     return f"{base}?{urlencode(query)}#wechat_redirect"
@@ -69,7 +69,7 @@ def userid_for_code(code: str) -> str:
     return str(userid)
 
 
-def complete(code: str, state: str) -> str:
+def complete(code: str, state: str, default_next: str = HOME) -> str:
     """Check state, exchange the code, start a fresh session; returns where to go next."""
     expected = session.pop("oauth_state", None)
     if not isinstance(expected, str) or not hmac.compare_digest(expected, state):
@@ -77,7 +77,7 @@ def complete(code: str, state: str) -> str:
     if not code:
         raise LoginError(texts.LOGIN_NO_CODE)
     userid = userid_for_code(code)
-    next_path = safe_next(str(session.get("oauth_next") or HOME))
+    next_path = safe_next(str(session.get("oauth_next") or default_next), default_next)
     session.clear()  # no fixation: a login always gets a new session and a new CSRF token
     session["userid"], session["login_at"] = userid, int(time.time())
     return next_path
