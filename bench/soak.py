@@ -235,6 +235,13 @@ def report(acked: list[str], latencies: list[tuple[float, float]], refused: dict
     print(f"handled twice        {twice}  (WeCom notices received more than once; {len(sim.sent_messages)} in all)")
     print(f"claimed more than once {retried}  (re-run after the crash or the kill, without duplicate effects)")
     print(f"ack latency outside the outage: p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms")
+    if outage:
+        start, end = outage[0]
+        for label, part in (("before the outage", [lat for at, lat in latencies if at < start - 1]),
+                            ("after recovery   ", [lat for at, lat in latencies if at > end])):
+            if len(part) > 100:
+                pq = statistics.quantiles(part, n=100)
+                print(f"  {label}: p50 {pq[49] * 1000:.1f} ms, p99 {pq[98] * 1000:.1f} ms ({len(part)} events)")
     db.dispose()
 
 
