@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from wecom_hr import metrics
 from wecom_hr.crypto import CallbackCryptoError, SignatureError, WXBizMsgCrypt
 from wecom_hr.events import Event, MalformedEventError, parse_event, parse_xml
-from wecom_hr.inbox_writer import StoreTimeout
+from wecom_hr.inbox_writer import StoreError
 from wecom_hr.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def receive() -> Response:
     xml, event = opened
     try:
         event_id = runtime.inbox_writer.store(xml, event.event or event.msg_type, event.change_type)
-    except (SQLAlchemyError, StoreTimeout) as exc:
+    except (SQLAlchemyError, StoreError) as exc:
         log.error("callback not stored, answering 503 so WeCom retries: %s", type(exc).__name__)
         return _reject(503, "db_down", "storage unavailable")
     if event_id is None:

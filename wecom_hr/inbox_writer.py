@@ -14,12 +14,12 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine
 
 from storage import inbox
 from storage.db import utcnow
@@ -35,7 +35,11 @@ def _sqlite_lock_path(engine: Engine) -> str | None:
     return database + ".write-lock"
 
 
-class StoreTimeout(Exception):
+class StoreError(Exception):
+    """The batch holding the event was not committed (database down, disk full, ...): answer 503."""
+
+
+class StoreTimeout(StoreError):
     """The database did not commit in time; the caller answers 503 and WeCom retries."""
 
 
@@ -50,10 +54,8 @@ class _Pending:
 class InboxWriter:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-        self._insert = (dialect_insert(inbox.InboxEvent).on_conflict_do_nothing(index_elements=["dedupe_key"])
-                        .returning(inbox.InboxEvent.id, inbox.InboxEvent.dedupe_key))
-        self._conn: Connection | None = None
+        self._dialect = engine.dialect.name
+        self._raw: Any = None  # the writer's own DBAPI connection (kept; only the leader uses it)
         self._lock_path = _sqlite_lock_path(engine)
         self._cond = threading.Condition()
         self._pending: list[_Pending] = []
@@ -96,34 +98,70 @@ class InboxWriter:
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
         self._writing = True
         self._cond.release()
+        written = False
         try:
             self._write(batch)
-        except BaseException as exc:  # noqa: BLE001 - every waiter in the batch must hear about it
+            written = True
+        except Exception as exc:  # every waiter in the batch must hear about it
             log.error("inbox batch of %d not stored: %s", len(batch), type(exc).__name__)
+            error = StoreError(type(exc).__name__)
+            error.__cause__ = exc
             for item in batch:
-                item.error = exc
+                item.error = error
         finally:
             self._cond.acquire()
             self._writing = False
             for item in batch:
+                if not written and item.error is None:  # interrupted: never let a waiter answer 200
+                    item.error = StoreError("interrupted")
                 item.done = True
             self._cond.notify_all()
 
     def _write(self, batch: list[_Pending]) -> None:
-        # One connection kept by the writer: no pool checkout, pre-ping or reset per batch. Only the
-        # current leader uses it, so it is never shared by two threads at once.
-        if self._conn is None:
-            self._conn = self._engine.connect()
+        # The hot path of every callback: one prebuilt multi-row INSERT ... RETURNING on the writer's
+        # own driver connection, so a batch costs one statement and one commit, not an ORM round.
+        if self._raw is None:
+            self._raw = self._engine.raw_connection()
+        sql, params = _insert_sql(self._dialect, [item.values for item in batch])
         try:
             with self._sqlite_file_lock():
-                with self._conn.begin():
-                    # executemany with RETURNING: SQLAlchemy folds it into one cached multi-row INSERT.
-                    rows = self._conn.execute(self._insert, [item.values for item in batch]).all()
+                cursor = self._raw.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    rows = cursor.fetchall()
+                finally:
+                    cursor.close()
+                self._raw.commit()
         except BaseException:
-            conn, self._conn = self._conn, None
-            conn.invalidate()  # a broken connection must not serve the next batch
+            raw, self._raw = self._raw, None
+            with suppress(Exception):
+                raw.invalidate()  # a broken connection must not serve the next batch
             raise
         ids = {key: event_id for event_id, key in rows}
         for item in batch:
             # Two copies of one event in a batch: the first gets the id, the rest are duplicates.
             item.event_id = ids.pop(str(item.values["dedupe_key"]), None)
+
+
+_COLUMNS = ("dedupe_key", "event", "change_type", "xml", "received_at", "status", "attempts", "next_attempt_at")
+_TIME_COLUMNS = frozenset({"received_at", "next_attempt_at"})
+
+
+def _insert_sql(dialect: str, rows: list[dict[str, object]]) -> tuple[str, list[object]]:
+    mark = "?" if dialect == "sqlite" else "%s"
+    one = "(" + ", ".join([mark] * len(_COLUMNS)) + ")"
+    sql = (f"INSERT INTO inbox_events ({', '.join(_COLUMNS)}) VALUES {', '.join([one] * len(rows))} "
+           "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key")
+    params: list[object] = []
+    for row in rows:
+        for column in _COLUMNS:
+            value = row[column]
+            if column in _TIME_COLUMNS and dialect == "sqlite":
+                value = _sqlite_time(value)  # type: ignore[arg-type]
+            params.append(value)
+    return sql, params
+
+
+def _sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime writes and reads back (UTC, as UtcDateTime stores it)."""
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from storage import inbox
 from storage.db import Database
-from wecom_hr.inbox_writer import InboxWriter
+from wecom_hr.inbox_writer import InboxWriter, StoreError
 
 
 def test_concurrent_stores_commit_each_event_once(db: Database) -> None:
@@ -50,6 +50,6 @@ def test_the_same_event_twice_in_one_batch_is_stored_once(db: Database) -> None:
 def test_a_failing_database_reaches_every_waiter() -> None:
     down = Database("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", connect_args={"connect_timeout": 1})
     writer = InboxWriter(down.engine)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(StoreError) as info:
         writer.store(b"<xml/>", "e", "")
-    assert "OperationalError" in type(info.value).__name__
+    assert "OperationalError" in type(info.value.__cause__).__name__
