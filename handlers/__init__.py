@@ -5,9 +5,12 @@ Handlers are thin: read the typed Event, call a workflow, write through the cont
 
 from __future__ import annotations
 
-from handlers import contacts, customers
-from handlers import departures  # departure handover (issue 5)
-from handlers import archive  # chat archive (issue 4)
+from handlers import (
+    archive,  # chat archive (issue 4)
+    contacts,
+    customers,
+    departures,  # departure handover (issue 5)
+)
 from wecom_hr.dispatch import Route
 
 ROUTES: list[Route] = [

@@ -27,10 +27,12 @@ class JobSpec:
 
 
 def all_jobs() -> dict[str, JobSpec]:
+    from jobs import (
+        archive,  # chat archive (issue 4)
+        customers,
+        departures,  # departure handover (issue 5)
+    )
     from jobs.receivables import remind_overdue_payments
-    from jobs import customers
-    from jobs import departures  # departure handover (issue 5)
-    from jobs import archive  # chat archive (issue 4)
 
     specs: list[JobSpec] = [
         JobSpec("overdue-reminders", remind_overdue_payments, "0 9 * * *"),

@@ -18,13 +18,14 @@ from wecom_hr.runtime import Runtime
 
 def _blueprints() -> list[Any]:
     # Explicit list: every blueprint the app serves.
+    from wecom_hr.api.archive import audit_bp  # chat archive + audit log (issue 4)
+    from wecom_hr.api.archive import bp as archive_api_bp
+    from wecom_hr.api.customers import bp as customers_api_bp
+    from wecom_hr.api.departures import bp as departures_api_bp  # departure handover (issue 5)
+    from wecom_hr.api.receivables import bp as receivables_api_bp
     from wecom_hr.callback import bp as callback_bp
     from wecom_hr.health import bp as health_bp
-    from wecom_hr.api.customers import bp as customers_api_bp
-    from wecom_hr.api.receivables import bp as receivables_api_bp
     from wecom_hr.receivables.followup import bp as receivables_page_bp
-    from wecom_hr.api.departures import bp as departures_api_bp  # departure handover (issue 5)
-    from wecom_hr.api.archive import audit_bp, bp as archive_api_bp  # chat archive + audit log (issue 4)
     from wecom_hr.web import bp as web_bp  # console: login, pages, charts (issue 7)
 
     return [callback_bp, health_bp, customers_api_bp, receivables_api_bp, receivables_page_bp,

@@ -7,8 +7,8 @@ import os
 from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from wecom_hr import metrics
 from storage import inbox
+from wecom_hr import metrics
 
 bp = Blueprint("health", __name__)
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -164,4 +164,4 @@ def _insert_sql(dialect: str, rows: list[dict[str, object]]) -> tuple[str, list[
 
 def _sqlite_time(value: datetime) -> str:
     """The text SQLAlchemy's SQLite DateTime writes and reads back (UTC, as UtcDateTime stores it)."""
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")

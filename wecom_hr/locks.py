@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from storage import locks as lease_rows
-from wecom_hr.wecom.tokens import REDIS_ERRORS
 from storage.db import Database
+from wecom_hr.wecom.tokens import REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from wecom_hr import metrics
-from wecom_hr.wecom.errors import WeComError
 from storage import outbox
 from storage.db import utcnow
+from wecom_hr import metrics
+from wecom_hr.wecom.errors import WeComError
 
 if TYPE_CHECKING:
     from wecom_hr.runtime import Runtime

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from storage.db import Database
 from wecom_hr.config import Settings
 from wecom_hr.inbox_writer import InboxWriter
 from wecom_hr.locks import Locks
@@ -17,7 +18,6 @@ from wecom_hr.metrics import observe_api_call
 from wecom_hr.wecom import WeComClient
 from wecom_hr.wecom.client import RetryPolicy
 from wecom_hr.wecom.tokens import FallbackTokenStore, MemoryTokenStore, RedisTokenStore, TokenStore
-from storage.db import Database
 
 SECRET_KINDS = ("app", "contact", "archive")
 

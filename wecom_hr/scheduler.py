@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +35,7 @@ def run_job(runtime: Runtime, name: str, now: datetime | None = None) -> dict[st
     with runtime.lock(f"job:{name}", spec.lock_ttl) as got:
         if not got:
             return {"skipped": "another run of this job is in progress"}
-        result = spec.func(runtime, now or datetime.now(timezone.utc))
+        result = spec.func(runtime, now or datetime.now(UTC))
     while deliver(runtime):
         pass
     return result

@@ -9,9 +9,9 @@ from datetime import datetime
 
 import click
 
-from wecom_hr.cli.context import CliState, pass_state
 from storage import db as dbmod
 from storage import inbox
+from wecom_hr.cli.context import CliState, pass_state
 
 
 def ensure_schema(url: str) -> None:
