@@ -167,8 +167,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="wecomhr-bench-"))
     reqfile = folder / "requests.tsv"
     make_requests(reqfile, args.requests)
-    print(f"{args.workers} gunicorn {args.worker_class} workers x {args.threads} threads, {args.connections} connections, "
-          f"{args.duration}s per mode, {os.cpu_count()} cores (wrk shares them)")
+    print(f"{args.workers} gunicorn {args.worker_class} workers x {args.threads} threads, "
+          f"{args.connections} connections, {args.duration}s per mode, {os.cpu_count()} cores (wrk shares them)")
     print(f"{'mode':<11} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'stored':>8}  vs ceiling")
     ceiling = None
     for mode in args.modes.split(","):

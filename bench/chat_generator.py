@@ -52,7 +52,8 @@ class ChatGenerator:
     def __init__(self, seed: int = 1, sales: int = 200, customers: int = 50000, rooms: int = 2000,
                  start_ms: int = 1_700_000_000_000, mean_gap_ms: int = 20_000, risky_share: float = 0.002) -> None:
         self.rng = random.Random(seed)
-        self.sales = [f"{p}{i:03d}" for i, p in zip(range(sales), ["zhangwei", "lina", "wangfang", "liuyang"] * sales)]
+        names = ["zhangwei", "lina", "wangfang", "liuyang"] * sales
+        self.sales = [f"{p}{i:03d}" for i, p in zip(range(sales), names, strict=False)]
         self.customers = [("wm" if i % 3 else "wo") + f"Ab{i:06d}x" for i in range(customers)]
         self.rooms = [f"wrRoom{i:05d}" for i in range(rooms)]
         self.clock = start_ms

@@ -24,7 +24,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SECRETS = {"app": "bench-app-secret", "contact": "bench-contact-secret", "archive": "bench-archive-secret"}
-CORP, TOKEN, AES_KEY = "ww1436e0e65a779aee", "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo", "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
+CORP = "ww1436e0e65a779aee"
+TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"
+AES_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
 TRANSFER_PATHS = ("externalcontact/transfer_customer", "externalcontact/groupchat/onjob_transfer")
 PER_CUSTOMER_PATHS = ("externalcontact/get",)
 
@@ -133,8 +135,9 @@ def main() -> None:
     print(f"approval -> all transfers requested: {wall:.2f}s wall, {sum(window.values())} WeCom calls")
     for path, n in sorted(window.items()):
         print(f"   {n:>5}  {path}")
+    met = transfer_calls == aim and not per_customer and wall < 10
     print(f"transfer calls {transfer_calls} (aim {aim}), per-customer calls {per_customer} (aim 0), "
-          f"wall {wall:.2f}s (aim < 10s) -> {'OK' if transfer_calls == aim and not per_customer and wall < 10 else 'MISSED'}")
+          f"wall {wall:.2f}s (aim < 10s) -> {'OK' if met else 'MISSED'}")
     print(f"items: customers {customers}, chats {chats}")
 
     sim.complete_transfers()

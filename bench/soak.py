@@ -128,7 +128,8 @@ def _load_child(url: str, events: list[str], rate: float, seconds: float, out: A
     out.close()
 
 
-def run_in_child(url: str, events: list[str], rate: float, seconds: float) -> tuple[list[str], list[tuple[float, float]], dict[int, int]]:
+def run_in_child(url: str, events: list[str], rate: float,
+                 seconds: float) -> tuple[list[str], list[tuple[float, float]], dict[int, int]]:
     ctx = multiprocessing.get_context("fork")
     ours, theirs = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_load_child, args=(url, events, rate, seconds, theirs))

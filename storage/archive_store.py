@@ -87,8 +87,9 @@ def save_envelopes(session: Session, items: Sequence[Envelope], now: datetime | 
         return 0
     now = now or utcnow()
     insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
-    rows = [{"seq": e.seq, "msgid": e.msgid, "publickey_ver": e.publickey_ver, "encrypt_random_key": e.encrypt_random_key,
-                 "encrypt_chat_msg": e.encrypt_chat_msg, "fetched_at": now, "status": PENDING, "attempts": 0} for e in items]
+    rows = [{"seq": e.seq, "msgid": e.msgid, "publickey_ver": e.publickey_ver,
+             "encrypt_random_key": e.encrypt_random_key, "encrypt_chat_msg": e.encrypt_chat_msg,
+             "fetched_at": now, "status": PENDING, "attempts": 0} for e in items]
     added = session.execute(insert(ArchiveEnvelope).on_conflict_do_nothing(index_elements=["msgid"])
                             .returning(ArchiveEnvelope.id), rows).all()
     state = state_row(session, CURSOR, lock=True)
@@ -169,7 +170,7 @@ def append_messages(session: Session, messages: Sequence[NewMessage],
     postings.sort()  # B-tree friendly order: fewer page splits, and COPY streams sequentially
     _bulk_insert(session, "archive_postings", ("gram", "msgtime", "doc_id", "next2", "marks"), postings)
     head.seq, head.value, head.updated_at = position, prev, utcnow()
-    return list(zip((r[0] for r in msg_rows), fresh.values()))
+    return list(zip((r[0] for r in msg_rows), fresh.values(), strict=True))
 
 
 _MESSAGE_COLUMNS = ("id", "msgid", "seq", "action", "msgtype", "sender", "tolist", "roomid", "customer",

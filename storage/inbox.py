@@ -49,14 +49,16 @@ def new_row(xml: bytes, event: str, change_type: str, now: datetime) -> dict[str
                 xml=xml.decode("utf-8"), received_at=now, status=PENDING, attempts=0, next_attempt_at=now)
 
 
-def claim(session: Session, worker_id: str, lease: timedelta, limit: int = 10, now: datetime | None = None) -> list[int]:
+def claim(session: Session, worker_id: str, lease: timedelta, limit: int = 10,
+          now: datetime | None = None) -> list[int]:
     """Take up to ``limit`` due events (or ones whose worker's lease ran out) for this worker."""
     now = now or utcnow()
     due = or_(
         (InboxEvent.status == PENDING) & (InboxEvent.next_attempt_at <= now),
         (InboxEvent.status == PROCESSING) & (InboxEvent.locked_until < now),
     )
-    query = select(InboxEvent.id, InboxEvent.status, InboxEvent.attempts).where(due).order_by(InboxEvent.id).limit(limit)
+    query = (select(InboxEvent.id, InboxEvent.status, InboxEvent.attempts)
+             .where(due).order_by(InboxEvent.id).limit(limit))
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed = []

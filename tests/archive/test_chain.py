@@ -85,7 +85,7 @@ def test_an_appended_forgery_does_not_match_the_recorded_head(db: Database) -> N
         values = [5, "fake", 9, "send", "text", "zhangsan", "[]", "", "", 1, "私下交易", "", "{}"]
         columns = ["id", "msgid", "seq", "action", "msgtype", "sender", "tolist", "roomid", "customer", "msgtime",
                    "text", "ref_msgid", "raw"]
-        s.execute(insert(ArchiveMessage).values(**dict(zip(columns, values)), prev_hash=last.hash,
+        s.execute(insert(ArchiveMessage).values(**dict(zip(columns, values, strict=True)), prev_hash=last.hash,
                                                 hash=link(last.hash, values)))
     report = _report(db)
     assert (report.problem, report.position) == ("inserted", 5)

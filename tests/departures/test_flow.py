@@ -129,7 +129,8 @@ def _episodes(corp: Corp, ext: str) -> list[tuple[str, str | None]]:
     from storage.customers import CustomerFollow
 
     with corp.env.runtime.db.session_scope() as s:
-        rows = s.scalars(select(CustomerFollow).where(CustomerFollow.external_userid == ext).order_by(CustomerFollow.id))
+        rows = s.scalars(select(CustomerFollow).where(CustomerFollow.external_userid == ext)
+                         .order_by(CustomerFollow.id))
         return [(r.userid, r.end_reason) for r in rows]
 
 

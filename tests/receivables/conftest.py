@@ -22,7 +22,8 @@ NOW = datetime(2026, 4, 1, 9, 0, tzinfo=SH)
 TODAY = NOW.date()
 
 
-def make_settings(db_url: str, extra: dict[str, Any] | None = None, api_base_url: str = "http://127.0.0.1:9") -> Settings:
+def make_settings(db_url: str, extra: dict[str, Any] | None = None,
+                  api_base_url: str = "http://127.0.0.1:9") -> Settings:
     raw: dict[str, Any] = {
         "wecom": {"corp_id": TEST_CORP, "agent_id": 1000002, "secret": "app-secret", "token": TEST_TOKEN,
                   "encoding_aes_key": TEST_AES_KEY, "api_base_url": api_base_url},

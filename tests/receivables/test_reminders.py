@@ -173,4 +173,5 @@ def test_one_digest_per_recipient_with_the_rest_counted(rdb: Database, settings:
         assert "未列出" in content
     assert "共 **120** 笔" in got["alice"][0]
     with rdb.session_scope() as s:
-        assert s.scalar(select(func.count()).select_from(ReminderLog)) == 120 + 90 + 60  # days 30..149: all at 30, 90 at 60, 60 at 90
+        # days 30..149: all at 30, 90 at 60, 60 at 90
+        assert s.scalar(select(func.count()).select_from(ReminderLog)) == 120 + 90 + 60

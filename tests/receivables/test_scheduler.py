@@ -49,7 +49,7 @@ def test_only_one_scheduler_is_active_and_the_other_takes_over(runtimes: list[Ru
     caplog.set_level(logging.INFO, logger="wecom_hr.scheduler")
     stops = [threading.Event(), threading.Event()]
     threads = [threading.Thread(target=scheduler.run_forever, args=(rt, stop), daemon=True)
-               for rt, stop in zip(runtimes, stops)]
+               for rt, stop in zip(runtimes, stops, strict=True)]
     for t in threads:
         t.start()
     try:

@@ -214,7 +214,8 @@ def release_hold(hold_id: int) -> Any:
         hold = archive_holds.release(s, hold_id, user.userid, utcnow())
         if hold is None:
             raise AccessDenied(404, "no active legal hold with this id (holds in config are changed there)")
-        audit.record(s, user.userid, "archive.hold.release", {"hold": hold_id, "kind": hold.kind, "userid": hold.userid})
+        audit.record(s, user.userid, "archive.hold.release",
+                     {"hold": hold_id, "kind": hold.kind, "userid": hold.userid})
     return "", 204
 
 

@@ -41,7 +41,8 @@ def _text(body: dict[str, Any], name: str, limit: int, required: bool = False) -
     if value is None:
         value = ""
     if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
-        raise AccessDenied(400, f"{name} must be text of at most {limit} characters" + (" (required)" if required else ""))
+        suffix = " (required)" if required else ""
+        raise AccessDenied(400, f"{name} must be text of at most {limit} characters{suffix}")
     return value.strip()
 
 

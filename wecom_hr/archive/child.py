@@ -113,7 +113,8 @@ class SdkProcess:
             reply = read_frame(proc.stdout.fileno(), time.monotonic() + self._timeout)
         except TimeoutError:
             self._reap()
-            raise SdkTimeoutError(f"{call} did not answer within {self._timeout:.0f}s; the SDK process was killed") from None
+            raise SdkTimeoutError(f"{call} did not answer within {self._timeout:.0f}s;"
+                                  " the SDK process was killed") from None
         except BrokenPipeError:
             reply = None
         if reply is None:

@@ -29,8 +29,8 @@ from wecom_hr.archive.source import ChatSource
 def register(session: Session, refs: Iterable[tuple[str, str, str]], now: datetime) -> int:
     """Record (msgid, sdkfileid, md5sum) triples to download; known sdkfileids are skipped."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    rows = [{"sdkfileid": f, "msgid": m, "path": "", "indexbuf": "", "received_bytes": 0, "md5sum": md5, "complete": False,
-                 "updated_at": now} for m, f, md5 in refs]
+    rows = [{"sdkfileid": f, "msgid": m, "path": "", "indexbuf": "", "received_bytes": 0, "md5sum": md5,
+             "complete": False, "updated_at": now} for m, f, md5 in refs]
     if not rows:
         return 0
     return len(session.execute(insert(ArchiveMedia).on_conflict_do_nothing(index_elements=["sdkfileid"])

@@ -108,13 +108,14 @@ def parse_message(raw: str, seq: int) -> NewMessage:
     sender = str(body.get("from") or body.get("user") or "")
     tolist = [str(u) for u in body.get("tolist") or [] if isinstance(u, (str, int))]
     roomid = str(body.get("roomid") or "")
-    msgtime = body.get("msgtime") or body.get("time") or 0
+    raw_time = body.get("msgtime") or body.get("time") or 0
+    msgtime = int(raw_time) if isinstance(raw_time, (int, float, str)) and str(raw_time).isdigit() else 0
     conv = roomid or "p:" + "|".join(sorted({sender, *tolist}))
     revoke = body.get("revoke") if msgtype == "revoke" else None
     return NewMessage(
         msgid=body["msgid"], seq=seq, action=action[:16], msgtype=msgtype[:32], sender=sender[:128],
         tolist=json.dumps(tolist, ensure_ascii=False), roomid=roomid[:128], customer=_customer(sender, tolist)[:128],
-        conv=conv[:300], msgtime=int(msgtime) if isinstance(msgtime, (int, float, str)) and str(msgtime).isdigit() else 0,
+        conv=conv[:300], msgtime=msgtime,
         text=extract_text(msgtype, body), ref_msgid=str((revoke or {}).get("pre_msgid", ""))[:128], raw=raw,
     )
 

@@ -31,7 +31,8 @@ from wecom_hr.config import ConfigError
 # The default pack against order diversion (跑单): moving the customer, the money or the deal
 # outside the company's channels. Operators can turn it off with default_rules = false.
 DEFAULT_PACK: tuple[WatchRuleSpec, ...] = (
-    WatchRuleSpec("导流-私人联系方式", ("加我私人微信", "私人微信", "加我个人微信", "个人微信号", "换个手机号联系", "私聊"),
+    WatchRuleSpec("导流-私人联系方式",
+                  ("加我私人微信", "私人微信", "加我个人微信", "个人微信号", "换个手机号联系", "私聊"),
                   (r"加(我|下我)?的?(私人|个人)?(微信|vx|v信|wx|薇信)",), severity="high"),
     WatchRuleSpec("导流-个人收款", ("转账给我个人", "个人账户", "私人账户", "个人收款码", "转我个人"),
                   (r"(转|打|付)(账|款|钱)?(给|到)我(个人|私人|自己)",), severity="high"),

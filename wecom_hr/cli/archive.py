@@ -81,7 +81,8 @@ def purge(state: CliState, dry_run: bool, now_text: str, reason: str) -> None:
         try:
             now = datetime.fromisoformat(now_text)
         except ValueError:
-            raise click.BadParameter("must be an ISO datetime, e.g. 2025-01-31T00:00:00+08:00", param_hint="--now")
+            raise click.BadParameter("must be an ISO datetime, e.g. 2025-01-31T00:00:00+08:00",
+                                     param_hint="--now") from None
         if now.tzinfo is None:
             now = now.replace(tzinfo=ZoneInfo(state.settings.timezone))
     result = retention.purge(state.runtime, now, dry_run=dry_run, actor=f"cli:{getpass.getuser()}", reason=reason)
@@ -123,7 +124,8 @@ def _plain(snippet: str) -> str:
 @click.option("--page", type=click.IntRange(1, 10_000), default=1)
 @click.option("--per-page", type=click.IntRange(1, 200), default=20)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON the API returns.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), help="Export every hit to a CSV file.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True),
+              help="Export every hit to a CSV file.")
 @pass_state
 def search(state: CliState, query: str, time_from: str, time_to: str, sender: str, customer: str, room: str,
            msgtype: str, page: int, per_page: int, as_json: bool, csv_path: str | None) -> None:

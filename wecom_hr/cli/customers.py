@@ -15,7 +15,8 @@ def sync() -> None:
 
 
 @sync.command("contacts")
-@click.option("--concurrency", type=click.IntRange(1, 32), help="Parallel walks (default: [customers] resync_concurrency).")
+@click.option("--concurrency", type=click.IntRange(1, 32),
+              help="Parallel walks (default: [customers] resync_concurrency).")
 @click.option("--quiet", is_flag=True, help="No progress line.")
 @pass_state
 def sync_contacts(state: CliState, concurrency: int | None, quiet: bool) -> None:

@@ -77,8 +77,10 @@ def candidates(session: Session, userid: str, approvers: list[str], today: date)
             team |= set(session.scalars(select(directory.MemberDepartment.userid)
                                         .where(directory.MemberDepartment.department_id == link.department_id)))
     team = (team | set(approvers)) - {userid} - excluded(session, today)
-    load = dict(session.execute(select(CustomerFollow.userid, func.count()).where(
-        CustomerFollow.userid.in_(sorted(team)), CustomerFollow.ended_at.is_(None)).group_by(CustomerFollow.userid)).all())
+    open_follows = (select(CustomerFollow.userid, func.count())
+                    .where(CustomerFollow.userid.in_(sorted(team)), CustomerFollow.ended_at.is_(None))
+                    .group_by(CustomerFollow.userid))
+    load = dict(session.execute(open_follows).all())
     ranked = sorted(team, key=lambda u: (u in approvers, load.get(u, 0), directory.display_name(session, u), u))
     return ranked[:MAX_OPTIONS]
 
@@ -104,7 +106,8 @@ def build(session: Session, settings: Settings, dep: Departure, task_id: str, op
             "main_title": {"title": texts.card_title(dep.member_name), "desc": texts.summary(totals)},
             "card_action": {"type": 1, "url": link(settings, dep.id)}}
     facts = [{"keyname": "最后工作日", "value": dep.last_day.isoformat()},
-             {"keyname": "客户", "value": f"{totals.customers} 位"}, {"keyname": "客户群", "value": f"{totals.chats} 个"},
+             {"keyname": "客户", "value": f"{totals.customers} 位"},
+             {"keyname": "客户群", "value": f"{totals.chats} 个"},
              {"keyname": "未结账款", "value": f"{texts.money(totals.outstanding)} (逾期 {totals.overdue} 笔)"}]
     overrides = _overrides(session, dep.id)
     if overrides:
@@ -123,7 +126,8 @@ def build(session: Session, settings: Settings, dep: Departure, task_id: str, op
             "submit_button": {"text": texts.SUBMIT, "key": SUBMIT_KEY}}
 
 
-def submit(session: Session, settings: Settings, dep: Departure, actor: str, today: date, now: datetime) -> DepartureCard:
+def submit(session: Session, settings: Settings, dep: Departure, actor: str, today: date,
+           now: datetime) -> DepartureCard:
     """Send (or send again, after a rejection) the approval card; earlier open cards are superseded."""
     approvers = approvers_for(session, settings, dep.userid)
     options = [] if dep.successor else candidates(session, dep.userid, approvers, today)

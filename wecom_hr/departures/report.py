@@ -40,8 +40,9 @@ def summary_json(session: Session, dep: Departure) -> dict[str, Any]:
 
 
 def item_json(row: DepartureItem) -> dict[str, Any]:
-    return {"ref": row.ref, "name": row.name, "status": row.status, "status_text": texts.result_text(row.status, row.errcode),
-            "errcode": row.errcode, "successor": row.successor, "takeover": row.takeover,
+    return {"ref": row.ref, "name": row.name, "status": row.status,
+            "status_text": texts.result_text(row.status, row.errcode), "errcode": row.errcode,
+            "successor": row.successor, "takeover": row.takeover,
             "requested_at": _iso(row.requested_at), "finished_at": _iso(row.finished_at), **_public(row.detail)}
 
 

@@ -242,6 +242,7 @@ def _fail(runtime: Runtime, claim: Claim, exc: WeComAPIError) -> dict[str, int]:
 
 
 def _finish_failed(s: Session, batch: DepartureBatch, errcode: int, now: datetime) -> None:
-    s.execute(update(DepartureItem).where(DepartureItem.batch_id == batch.id, DepartureItem.status.in_((PENDING, SENDING)))
+    s.execute(update(DepartureItem)
+              .where(DepartureItem.batch_id == batch.id, DepartureItem.status.in_((PENDING, SENDING)))
               .values(status=FAILED, errcode=errcode, finished_at=now, updated_at=now))
     batch.status, batch.errcode, batch.finished_at = BATCH_FAILED, errcode, now

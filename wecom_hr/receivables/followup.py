@@ -45,7 +45,8 @@ def _view(user: Any, order_no: str, status: int = 200, **extra: Any) -> tuple[st
             row = by_order(s, order_no)
             if row is None or not queries.may_see(s, user.userid, user.roles, row):
                 return _page(404, error="找不到该账款，或您无权查看", items=mine.items, total=mine.total)
-            item, notes = queries.receivable_json(row, today), [queries.followup_json(f) for f in followups_of(s, row.id)]
+            item = queries.receivable_json(row, today)
+            notes = [queries.followup_json(f) for f in followups_of(s, row.id)]
     return _page(status, items=mine.items, total=mine.total, item=item, notes=notes, **extra)
 
 

@@ -72,7 +72,7 @@ class CorpState:
     def add_user(self, user: User) -> User:
         self.users[user.userid] = user
         self._by_user.setdefault(user.userid, {})
-        for dept_id, leads in zip(user.department, user.is_leader_in_dept):
+        for dept_id, leads in zip(user.department, user.is_leader_in_dept, strict=True):
             dept = self.departments.get(dept_id)
             if leads and dept is not None and user.userid not in dept.department_leader:
                 dept.department_leader.append(user.userid)

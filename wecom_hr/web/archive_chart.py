@@ -69,5 +69,6 @@ def hits_chart(session: Session, actor: str, q: str, filters: Filters, tz: str) 
     bars = buckets(_times(session, result.ids), tz)
     if not bars:
         return None
-    title = f"命中趋势（共 {result.total} 条" + (f"，图中为最新 {MAX_COUNTED} 条）" if result.total > MAX_COUNTED else "）")
+    ending = f"，图中为最新 {MAX_COUNTED} 条）" if result.total > MAX_COUNTED else "）"
+    title = f"命中趋势（共 {result.total} 条{ending}"
     return count_chart("archive-hits", title, bars)

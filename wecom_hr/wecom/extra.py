@@ -24,7 +24,8 @@ class WeComExtraAPI(BaseWeChatAPI):
         return self._get("externalcontact/get", params=params)
 
     def update_template_card(self, userids: list[str], agentid: int, response_code: str,
-                             replace_name: str | None = None, template_card: dict[str, Any] | None = None) -> dict[str, Any]:
+                             replace_name: str | None = None,
+                             template_card: dict[str, Any] | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {"userids": userids, "agentid": agentid, "response_code": response_code}
         if template_card is not None:
             data["template_card"] = template_card
