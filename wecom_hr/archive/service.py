@@ -8,6 +8,7 @@ work, and the periodic job catches anything that arrived after the holder's last
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -92,56 +93,54 @@ def _pull_until_quiet(runtime: Runtime, settings: ArchiveSettings, source: ChatS
     return figures
 
 
-def pull(runtime: Runtime, now: datetime, max_calls: int = 1000) -> dict[str, Any]:
-    """Fetch new envelopes, then decrypt everything due. Safe to call at any time, from anywhere."""
-    settings = archive_settings(runtime)
-    source = open_source(runtime, settings)
-    if source is None:
-        return {"skipped": "archive.sdk_path is not configured"}
-    with runtime.lock(LOCK, LOCK_TTL) as got:
+def _with_source(runtime: Runtime, settings: ArchiveSettings, lock: str, busy: str,
+                 work: Callable[[ChatSource], dict[str, Any]]) -> dict[str, Any] | None:
+    """``work(source)`` while holding ``lock``; None when no source is configured. The SDK's child
+    process starts only once the lock is held, and is closed whatever happens."""
+    if getattr(runtime, "archive_source", None) is None and not settings.enabled:
+        return None
+    with runtime.lock(lock, LOCK_TTL) as got:
         if not got:
-            return {"skipped": "another process is pulling the archive"}
+            return {"skipped": busy}
+        source = open_source(runtime, settings)
+        assert source is not None
         try:
-            figures = _pull_until_quiet(runtime, settings, source, now, max_calls)
+            return work(source)
         finally:
             if source is not getattr(runtime, "archive_source", None):
                 source.close()
-    return figures
+
+
+def pull(runtime: Runtime, now: datetime, max_calls: int = 1000) -> dict[str, Any]:
+    """Fetch new envelopes, then decrypt everything due. Safe to call at any time, from anywhere."""
+    settings = archive_settings(runtime)
+    figures = _with_source(runtime, settings, LOCK, "another process is pulling the archive",
+                           lambda source: _pull_until_quiet(runtime, settings, source, now, max_calls))
+    return figures if figures is not None else {"skipped": "archive.sdk_path is not configured"}
 
 
 def decrypt_again(runtime: Runtime, now: datetime) -> dict[str, Any]:
     """`archive decrypt-pending`: messages waiting for a key, and earlier failures, once more."""
     settings = archive_settings(runtime)
-    source = open_source(runtime, settings)
-    if source is None:
-        return {"skipped": "archive.sdk_path is not configured"}
-    with runtime.lock(LOCK, LOCK_TTL) as got:
-        if not got:
-            return {"skipped": "another process is pulling the archive"}
-        try:
-            figures = _decrypt(runtime, settings, source, now, retry_failed=True)
-            with runtime.db.session_scope() as s:
-                figures["waiting_for_keys"] = waiting_for_keys(s)
-            return figures
-        finally:
-            if source is not getattr(runtime, "archive_source", None):
-                source.close()
+
+    def work(source: ChatSource) -> dict[str, Any]:
+        figures = _decrypt(runtime, settings, source, now, retry_failed=True)
+        with runtime.db.session_scope() as s:
+            figures["waiting_for_keys"] = waiting_for_keys(s)
+        return figures
+
+    figures = _with_source(runtime, settings, LOCK, "another process is pulling the archive", work)
+    return figures if figures is not None else {"skipped": "archive.sdk_path is not configured"}
 
 
 def download_media(runtime: Runtime, now: datetime) -> dict[str, Any]:
     settings = archive_settings(runtime)
-    source = open_source(runtime, settings) if settings.media_dir else None
-    if source is None:
-        return {"skipped": "archive.media_dir or archive.sdk_path is not configured"}
-    with runtime.lock(LOCK + "-media", LOCK_TTL) as got:
-        if not got:
-            return {"skipped": "another process is downloading media"}
-        try:
-            return media.download(runtime.db, source, settings.media_dir, settings.media_max_bytes,
-                                  settings.media_per_run)
-        finally:
-            if source is not getattr(runtime, "archive_source", None):
-                source.close()
+    figures = None
+    if settings.media_dir:
+        figures = _with_source(runtime, settings, LOCK + "-media", "another process is downloading media",
+                               lambda source: media.download(runtime.db, source, settings.media_dir,
+                                                             settings.media_max_bytes, settings.media_per_run))
+    return figures if figures is not None else {"skipped": "archive.media_dir or archive.sdk_path is not configured"}
 
 
 def status(runtime: Runtime) -> dict[str, Any]:
