@@ -163,3 +163,25 @@ def closing_each(build: Callable[..., T]) -> Iterator[Callable[..., T]]:
     finally:
         for item in made:
             item.env.close()  # type: ignore[attr-defined]
+
+
+@dataclass
+class SeededCorp:
+    """A seeded company in the simulator and the service wired to it (features add their helpers)."""
+
+    env: WecomEnv
+    seed: Any  # wecom_hr.simulator.SeedResult
+
+    @property
+    def sim(self) -> Any:
+        return self.env.sim
+
+    @property
+    def hr(self) -> str:
+        return str(self.seed.hr)
+
+    def seller(self, dept_index: int = 0, n: int = 0) -> str:
+        return str(self.seed.salespeople[self.seed.departments[dept_index]][n])
+
+    def manager(self, dept_index: int = 0) -> str:
+        return str(self.seed.managers[self.seed.departments[dept_index]])

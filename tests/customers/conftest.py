@@ -15,29 +15,16 @@ from sqlalchemy import select
 
 from storage.customers import Customer, CustomerChange, CustomerFollow
 from storage.db import Database, utcnow
-from tests.helpers import WecomEnv, closing_each, make_env
+from tests.helpers import SeededCorp, closing_each, make_env
 from wecom_hr.customers.directory_sync import sync_directory
-from wecom_hr.simulator import SeedResult, Simulator, seed_company
+from wecom_hr.simulator import Simulator, seed_company
 from wecom_hr.simulator.models import User
 
 COMPLIANCE, ADMIN = "compliance1", "admin1"
 
 
 @dataclass
-class Corp:
-    env: WecomEnv
-    seed: SeedResult
-
-    @property
-    def sim(self) -> Any:
-        return self.env.sim
-
-    def seller(self, dept_index: int = 0, n: int = 0) -> str:
-        return self.seed.salespeople[self.seed.departments[dept_index]][n]
-
-    def manager(self, dept_index: int = 0) -> str:
-        return self.seed.managers[self.seed.departments[dept_index]]
-
+class Corp(SeededCorp):
     def follow(self, ext: str, userid: str) -> CustomerFollow | None:
         """The open relation, if any."""
         with self.env.runtime.db.session_scope() as s:

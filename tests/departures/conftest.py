@@ -18,35 +18,18 @@ from sqlalchemy import select
 from storage import audit
 from storage.db import Database, utcnow
 from storage.departures import Departure, DepartureItem
-from tests.helpers import WecomEnv, closing_each, make_env, merge
+from tests.helpers import SeededCorp, closing_each, make_env, merge
 from wecom_hr.customers.directory_sync import sync_directory
 from wecom_hr.customers.resync import resync_customers
 from wecom_hr.scheduler import run_job
-from wecom_hr.simulator import SeedResult, Simulator, seed_company
+from wecom_hr.simulator import Simulator, seed_company
 from wecom_hr.simulator.models import ExternalContact, Follow, GroupChat, User
 
 ADMIN = "admin1"
 
 
 @dataclass
-class Corp:
-    env: WecomEnv
-    seed: SeedResult
-
-    @property
-    def sim(self) -> Any:
-        return self.env.sim
-
-    @property
-    def hr(self) -> str:
-        return self.seed.hr
-
-    def seller(self, dept_index: int = 0, n: int = 0) -> str:
-        return self.seed.salespeople[self.seed.departments[dept_index]][n]
-
-    def manager(self, dept_index: int = 0) -> str:
-        return self.seed.managers[self.seed.departments[dept_index]]
-
+class Corp(SeededCorp):
     def sync_pool(self) -> None:
         with self.env.runtime.db.session_scope() as s:
             sync_directory(s, self.env.runtime.wecom("contact"), utcnow())
