@@ -22,7 +22,10 @@ from wecom_hr.runtime import Runtime
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callback", __name__)
-_ENCRYPT = re.compile(rb"\A\s*<xml>(?:(?!<!)[^&])*?<Encrypt><!\[CDATA\[([A-Za-z0-9+/]+={0,2})\]\]></Encrypt>")
+# WeCom's envelope: CDATA sections are fine before <Encrypt>; any other "<!" (DOCTYPE, ENTITY) or an
+# entity reference sends the body to defusedxml instead, which refuses it.
+_ENCRYPT = re.compile(
+    rb"\A\s*<xml>(?:(?!<!(?!\[CDATA\[))[^&])*?<Encrypt><!\[CDATA\[([A-Za-z0-9+/]+={0,2})\]\]></Encrypt>")
 SIGNED = ("msg_signature", "timestamp", "nonce")
 
 

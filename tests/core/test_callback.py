@@ -168,3 +168,13 @@ def test_metrics_count_outcomes(client: FlaskClient) -> None:
     text = client.get("/metrics").get_data(as_text=True)
     assert 'wecomhr_callbacks_total{outcome="acknowledged"}' in text
     assert "wecomhr_inbox_depth" in text
+
+
+def test_wecom_shaped_envelopes_take_the_strict_match_and_hostile_ones_do_not() -> None:
+    from wecom_hr.callback import _ENCRYPT
+
+    _, body = sealed(event_xml())  # <ToUserName><![CDATA[...]]></ToUserName> first, as WeCom sends it
+    assert _ENCRYPT.search(body) is not None
+    hostile = [b'<xml><!DOCTYPE x [<!ENTITY a "b">]><Encrypt><![CDATA[QUJD]]></Encrypt></xml>',
+               b"<xml><ToUserName>&a;</ToUserName><Encrypt><![CDATA[QUJD]]></Encrypt></xml>"]
+    assert all(_ENCRYPT.search(doc) is None for doc in hostile)  # these go to defusedxml, which refuses them
