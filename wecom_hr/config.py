@@ -15,11 +15,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from wecom_hr.crypto import decode_aes_key
 
+T = TypeVar("T")
 ENV_PREFIX = "WECOM_HR_"
 CONFIG_ENV = "WECOM_HR_CONFIG"
 # Sections whose scalar keys may be overridden from the environment (secrets live here).
@@ -172,14 +173,14 @@ def _wecom(raw: Mapping[str, Any]) -> WeComSettings:
     )
 
 
-def _dataclass_from(cls: type, table: Mapping[str, Any], path: str) -> Any:
+def dataclass_from(cls: type[T], table: Mapping[str, Any], path: str) -> T:
+    """A settings dataclass from a TOML table: each field typed like its default; unknown keys refused."""
     defaults = cls()
-    names = [f.name for f in dataclasses.fields(defaults)]
-    values = {f: _get(table, path, f, type(getattr(defaults, f)), getattr(defaults, f)) for f in names}
-    unknown = set(table) - set(values)
+    names = [f.name for f in dataclasses.fields(defaults)]  # type: ignore[arg-type]
+    unknown = set(table) - set(names)
     if unknown:
         raise ConfigError(f"{path}.{sorted(unknown)[0]}", "is not a known key")
-    return cls(**values)
+    return cls(**{f: _get(table, path, f, type(getattr(defaults, f)), getattr(defaults, f)) for f in names})
 
 
 def _tokens(raw: Mapping[str, Any]) -> tuple[ApiToken, ...]:
@@ -221,8 +222,8 @@ def settings_from_mapping(raw: Mapping[str, Any], environ: Mapping[str, str] | N
         public_url=_get(srv, "server", "public_url", str, "http://127.0.0.1:8000").rstrip("/"),
         timezone=_get(srv, "server", "timezone", str, "Asia/Shanghai"),
         log_json=_get(srv, "server", "log_json", bool, False),
-        worker=_dataclass_from(WorkerSettings, section(data, "worker"), "worker"),
-        callback=_dataclass_from(CallbackSettings, section(data, "callback"), "callback"),
+        worker=dataclass_from(WorkerSettings, section(data, "worker"), "worker"),
+        callback=dataclass_from(CallbackSettings, section(data, "callback"), "callback"),
         api_tokens=_tokens(data),
         roles=_roles(data),
         raw=data,

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wecom_hr.config import ConfigError, Settings, get
+from wecom_hr.config import ConfigError, Settings, dataclass_from
 
 MODES = ("immediate", "digest")
-KNOWN = ("deletion_alerts", "churn_alerts", "risk_threshold_per_day", "immediate_limit_per_hour",
-         "resync_concurrency", "resync_calls_per_minute")
 
 
 @dataclass(frozen=True)
@@ -33,21 +31,7 @@ class CustomerSettings:
 
 
 def from_settings(settings: Settings) -> CustomerSettings:
-    table = settings.section("customers")
-    unknown = sorted(set(table) - set(KNOWN))
-    if unknown:
-        raise ConfigError(f"customers.{unknown[0]}", "is not a known key")
-    d = CustomerSettings()
-    out = CustomerSettings(
-        deletion_alerts=get(table, "customers", "deletion_alerts", str, d.deletion_alerts),
-        churn_alerts=get(table, "customers", "churn_alerts", str, d.churn_alerts),
-        risk_threshold_per_day=get(table, "customers", "risk_threshold_per_day", int, d.risk_threshold_per_day),
-        immediate_limit_per_hour=get(table, "customers", "immediate_limit_per_hour", int,
-                                     d.immediate_limit_per_hour),
-        resync_concurrency=get(table, "customers", "resync_concurrency", int, d.resync_concurrency),
-        resync_calls_per_minute=get(table, "customers", "resync_calls_per_minute", int,
-                                    d.resync_calls_per_minute),
-    )
+    out = dataclass_from(CustomerSettings, settings.section("customers"), "customers")
     _check(out)
     return out
 

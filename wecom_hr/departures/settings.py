@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from wecom_hr.config import ConfigError, Settings, get
+from wecom_hr.config import ConfigError, Settings, dataclass_from
 
-KNOWN = ("approval_template_id", "auto_start_on_leave", "transfer_on_approval", "transfer_success_msg",
-         "max_attempts", "briefing_max_customers")
 DEFAULT_SUCCESS_MSG = "您好，{member}的工作已交接，后续将由{successor}继续为您服务。"
 
 
@@ -35,13 +33,7 @@ class DepartureSettings:
 
 
 def from_settings(settings: Settings) -> DepartureSettings:
-    table = settings.section("departures")
-    unknown = sorted(set(table) - set(KNOWN))
-    if unknown:
-        raise ConfigError(f"departures.{unknown[0]}", "is not a known key")
-    d = DepartureSettings()
-    out = DepartureSettings(**{key: get(table, "departures", key, type(getattr(d, key)), getattr(d, key))
-                               for key in KNOWN})
+    out = dataclass_from(DepartureSettings, settings.section("departures"), "departures")
     if not 1 <= out.max_attempts <= 50:
         raise ConfigError("departures.max_attempts", "must be 1..50")
     if not 1 <= out.briefing_max_customers <= 100:
