@@ -48,10 +48,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime(), str: String(255)}
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(url: str, **kwargs: object) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
