@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Engine
 
@@ -57,6 +57,7 @@ class InboxWriter:
         self._dialect = engine.dialect.name
         self._raw: Any = None  # the writer's own DBAPI connection (kept; only the leader uses it)
         self._lock_path = _sqlite_lock_path(engine)
+        self._lock_file: IO[bytes] | None = None
         self._cond = threading.Condition()
         self._pending: list[_Pending] = []
         self._writing = False
@@ -68,12 +69,13 @@ class InboxWriter:
         if self._lock_path is None:
             yield
             return
-        with open(self._lock_path, "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        if self._lock_file is None:  # opened once: only the current leader uses it
+            self._lock_file = open(self._lock_path, "a+b")  # kept open for the writer's life
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def store(self, xml: bytes, event: str, change_type: str, timeout: float = 4.0) -> int | None:
         """Block until the event is committed; its id, or None when it was stored before."""
