@@ -8,6 +8,7 @@ through :func:`section`, so each feature validates its own keys with the same er
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import os
@@ -127,6 +128,9 @@ def _get(table: Mapping[str, Any], path: str, key: str, kind: type, default: Any
         value = float(value)
     if kind is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)
+    if kind is float and isinstance(value, str):  # from the environment
+        with contextlib.suppress(ValueError):
+            value = float(value)
     if kind is bool and isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
         value = value.lower() in ("1", "true", "yes")
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):

@@ -58,6 +58,16 @@ def test_environment_overrides_secrets(tmp_path: Path) -> None:
     assert s.database_url.startswith("postgresql") and s.redis_url == "redis://h:6379/1"
 
 
+def test_environment_sets_numbers_and_flags(tmp_path: Path) -> None:
+    env = {"WECOM_HR_WORKER_POLL_SECONDS": "0.25", "WECOM_HR_WORKER_MAX_ATTEMPTS": "3",
+           "WECOM_HR_WORKER_EMBEDDED": "false"}
+    s = load_settings(write(tmp_path, GOOD), environ=env)
+    assert (s.worker.poll_seconds, s.worker.max_attempts, s.worker.embedded) == (0.25, 3, False)
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, GOOD), environ={"WECOM_HR_WORKER_POLL_SECONDS": "soon"})
+    assert info.value.key == "worker.poll_seconds"
+
+
 def test_config_path_from_environment(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     assert load_settings(None, environ={"WECOM_HR_CONFIG": str(path)}).wecom.agent_id == 1000002
