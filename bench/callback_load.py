@@ -1,8 +1,10 @@
 """Acknowledged callbacks per second and p50/p99 latency through `wecom-hr serve` on loopback.
 
-Modes, in one run: `ceiling` (verify + decrypt + parse, no storage), `sqlite` and `postgresql`
-(the durable, deduplicated path: stored in the inbox before the 200). Every request is a distinct
-event, sealed as WeCom does, so dedupe never short-cuts. Load comes from wrk (Debian package).
+Modes, in one run: `ceiling` (verify + decrypt + parse, no storage), `fsync` (the ceiling plus one
+write + fdatasync of the event to a private file per request: the bare cost of a durable write on
+this disk, no database), `sqlite` and `postgresql` (the durable, deduplicated path: stored in the
+inbox before the 200). Every request is a distinct event, sealed as WeCom does, so dedupe never
+short-cuts. Load comes from wrk (Debian package).
 
     python bench/callback_load.py [--duration 10] [--connections 32] [--workers 4]
 """
@@ -69,10 +71,10 @@ embedded = false
     return cfg
 
 
-def start_server(cfg: Path, port: int, workers: int, threads: int, ceiling: bool,
+def start_server(cfg: Path, port: int, workers: int, threads: int, reference: bool,
                  worker_class: str = "gthread") -> subprocess.Popen[bytes]:
     env = dict(os.environ, WECOM_HR_CONFIG=str(cfg), PYTHONPATH=str(ROOT))
-    if ceiling:
+    if reference:
         cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class, "--threads", str(threads),
                "-b", f"127.0.0.1:{port}", "--log-level", "warning", "bench.ceiling:create()"]
     else:
@@ -129,6 +131,9 @@ def stored_count(url: str) -> int:
     return n
 
 
+REFERENCE = ("ceiling", "fsync")  # served by bench/ceiling.py, not stored in the inbox
+
+
 def measure(mode: str, args: argparse.Namespace, folder: Path, reqfile: Path) -> dict[str, float]:
     pg_name = None
     if mode == "postgresql":
@@ -137,16 +142,16 @@ def measure(mode: str, args: argparse.Namespace, folder: Path, reqfile: Path) ->
         url = f"sqlite:///{folder / (mode + '.db')}"
     upgrade(url)
     port = 18000 + os.getpid() % 1000
-    server = start_server(write_config(folder, url), port, args.workers, args.threads, mode == "ceiling",
-                          args.worker_class)
+    reference = mode in REFERENCE
+    server = start_server(write_config(folder, url), port, args.workers, args.threads, reference, args.worker_class)
+    path = f"/bench/{mode}" if reference else "/wecom/callback"
     try:
-        run_wrk(port, "/bench/ceiling" if mode == "ceiling" else "/wecom/callback", reqfile, 2, args.connections)
-        result = run_wrk(port, "/bench/ceiling" if mode == "ceiling" else "/wecom/callback", reqfile,
-                         args.duration, args.connections)
+        run_wrk(port, path, reqfile, 2, args.connections)
+        result = run_wrk(port, path, reqfile, args.duration, args.connections)
     finally:
         server.terminate()
         server.wait(20)
-    result["stored"] = stored_count(url) if mode != "ceiling" else 0
+    result["stored"] = stored_count(url) if not reference else 0
     if pg_name:
         drop_pg(pg_name)
     return result
@@ -159,7 +164,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--requests", type=int, default=120_000)
-    parser.add_argument("--modes", default="ceiling,sqlite,postgresql")
+    parser.add_argument("--modes", default="ceiling,fsync,sqlite,postgresql")
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -176,7 +181,7 @@ def main() -> None:
         ceiling = ceiling or (r["rps"] if mode == "ceiling" else None)
         ratio = f"{r['rps'] / ceiling:.2f}x" if ceiling and mode != "ceiling" else ""
         print(f"{mode:<11} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['errors']:>8} "
-              f"{r['stored'] if mode != 'ceiling' else '-':>8}  {ratio}")
+              f"{r['stored'] if mode not in REFERENCE else '-':>8}  {ratio}")
     shutil.rmtree(folder, ignore_errors=True)
 
 
