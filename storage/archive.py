@@ -127,7 +127,19 @@ class ArchiveMedia(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_archive_media_msgid", "msgid"),)  # the purge finds a message's files
+    __table_args__ = (Index("ix_archive_media_msgid", "msgid"),)
+
+
+class ArchiveMediaRef(Base):
+    """Every message that carries a media file (a forwarded file is one sdkfileid in many messages):
+    retention deletes a file only together with the last message that references it."""
+
+    __tablename__ = "archive_media_refs"
+
+    msgid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    sdkfileid: Mapped[str] = mapped_column(String(1024), primary_key=True)
+
+    __table_args__ = (Index("ix_archive_media_refs_file", "sdkfileid"),)
 
 
 class WatchRuleRow(Base):

@@ -27,6 +27,7 @@ from storage.archive import (
     ArchiveEnvelope,
     ArchiveGap,
     ArchiveMedia,
+    ArchiveMediaRef,
     ArchiveMessage,
     ArchiveState,
     WatchHit,
@@ -157,8 +158,22 @@ def delete_messages(session: Session, rows: Sequence[Due]) -> list[str]:
     session.execute(delete(ArchiveMessage).where(ArchiveMessage.id.in_(ids)))
     session.execute(delete(ArchiveEnvelope).where(ArchiveEnvelope.msgid.in_(msgids)))
     session.execute(delete(WatchHit).where(WatchHit.msgid.in_(msgids)))
-    paths = [p for p, in session.execute(select(ArchiveMedia.path).where(ArchiveMedia.msgid.in_(msgids))) if p]
-    session.execute(delete(ArchiveMedia).where(ArchiveMedia.msgid.in_(msgids)))
+    return _release_media(session, msgids)
+
+
+def _release_media(session: Session, msgids: list[str]) -> list[str]:
+    """Drop the messages' media references; a file goes only when no kept message references it
+    (a file forwarded into a held conversation stays with that conversation)."""
+    files = set(session.scalars(select(ArchiveMediaRef.sdkfileid).where(ArchiveMediaRef.msgid.in_(msgids))))
+    session.execute(delete(ArchiveMediaRef).where(ArchiveMediaRef.msgid.in_(msgids)))
+    if not files:
+        return []
+    still = set(session.scalars(select(ArchiveMediaRef.sdkfileid).where(ArchiveMediaRef.sdkfileid.in_(files))))
+    orphans = sorted(files - still)
+    if not orphans:
+        return []
+    paths = [p for p, in session.execute(select(ArchiveMedia.path).where(ArchiveMedia.sdkfileid.in_(orphans))) if p]
+    session.execute(delete(ArchiveMedia).where(ArchiveMedia.sdkfileid.in_(orphans)))
     return paths
 
 

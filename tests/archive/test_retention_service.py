@@ -12,12 +12,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from storage.archive import ArchiveMedia, ArchiveMessage
+from storage.archive import ArchiveMedia, ArchiveMediaRef, ArchiveMessage
 from storage.archive_chain import verify
-from storage.db import Database
+from storage.db import Database, upgrade
 from tests.archive.conftest import message, write_pem
 from tests.archive.test_cli_and_settings import _run, _write_config
-from tests.archive.test_retention import KEY, NOW, _archive, _msg
+from tests.archive.test_retention import DAY, KEY, NOW, _archive, _msg
 from tests.helpers import WecomEnv, base_config, make_env
 from wecom_hr.archive import media, retention, service
 from wecom_hr.archive.source import MemorySource
@@ -148,3 +148,58 @@ def test_archive_metrics_on_the_metrics_endpoint(env: WecomEnv, rsa_keys: dict[i
     assert got["wecomhr_archive_lag_seq"] == 0
     assert 0 <= got["wecomhr_archive_seconds_since_pull"] < 60
     assert got["wecomhr_archive_last_pull_timestamp_seconds"] > 1.7e9
+
+
+def _file(i: int, fileid: str, **kw: Any) -> dict[str, Any]:
+    return message(f"m{i}", at=i * DAY, msgtype="file",
+                   file={"md5sum": "", "filename": "合同.pdf", "fileext": "pdf", "filesize": 4, "sdkfileid": fileid},
+                   **kw)
+
+
+def test_a_file_forwarded_into_a_held_conversation_survives_the_purge(env: WecomEnv, tmp_path: Path) -> None:
+    msgs = [_msg(i) for i in range(30)]
+    msgs[0], msgs[1] = _file(0, "file-0"), _file(1, "file-0", sender="lisi")  # the same contract, forwarded
+    _archive(env.runtime.db, msgs)
+    contract = tmp_path / "contract.pdf"
+    contract.write_bytes(b"%PDF")
+    with env.runtime.db.session_scope() as s:
+        assert media.register(s, [("m0", "file-0", ""), ("m1", "file-0", "")], NOW) == 1  # one file to fetch
+        row = s.get(ArchiveMedia, "file-0")
+        assert row is not None
+        row.path, row.complete = str(contract), True
+    hold = env.api("POST", "/api/v1/archive/legal-holds", COMPLIANCE,
+                   json={"kind": "member", "userid": "lisi", "reason": "case 2024-18"}).get_json()["id"]
+
+    done = retention.purge(env.runtime, NOW)
+    assert done["media_files_removed"] == 0 and contract.exists()
+    assert "m0" not in _kept(env.runtime.db) and "m1" in _kept(env.runtime.db)
+    with env.runtime.db.session_scope() as s:
+        assert s.get(ArchiveMedia, "file-0") is not None
+
+    assert env.api("DELETE", f"/api/v1/archive/legal-holds/{hold}", COMPLIANCE).status_code == 204
+    assert retention.purge(env.runtime, NOW)["media_files_removed"] == 1  # its last message went
+    assert not contract.exists()
+    with env.runtime.db.session_scope() as s:
+        assert s.get(ArchiveMedia, "file-0") is None
+
+
+def test_the_reference_migration_finds_every_message_of_a_shared_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0003a")  # the archive as it was before media references
+    old = Database(url)
+    try:
+        _archive(old, [_file(0, "file-0"), _file(1, "file-0"), _msg(2), _file(3, "file-3")])
+        with old.session_scope() as s:  # the old register kept the first message of each file only
+            s.add_all(ArchiveMedia(sdkfileid=f, msgid=m, path="", updated_at=NOW)
+                      for m, f in (("m0", "file-0"), ("m3", "file-3")))
+    finally:
+        old.dispose()
+    upgrade(url)
+    db = Database(url)
+    try:
+        with db.session_scope() as s:
+            refs = s.execute(select(ArchiveMediaRef.msgid, ArchiveMediaRef.sdkfileid)
+                             .order_by(ArchiveMediaRef.msgid)).all()
+        assert [tuple(r) for r in refs] == [("m0", "file-0"), ("m1", "file-0"), ("m3", "file-3")]
+    finally:
+        db.dispose()

@@ -20,19 +20,23 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.archive import ArchiveMedia
+from storage.archive import ArchiveMedia, ArchiveMediaRef
 from storage.db import Database, utcnow
 from wecom_hr.archive.errors import ArchiveError
 from wecom_hr.archive.source import ChatSource
 
 
 def register(session: Session, refs: Iterable[tuple[str, str, str]], now: datetime) -> int:
-    """Record (msgid, sdkfileid, md5sum) triples to download; known sdkfileids are skipped."""
+    """Record (msgid, sdkfileid, md5sum) triples: each message's reference, and each file not yet
+    known to download (a file shared by several messages is downloaded once). Returns new files."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    rows = [{"sdkfileid": f, "msgid": m, "path": "", "indexbuf": "", "received_bytes": 0, "md5sum": md5,
-             "complete": False, "updated_at": now} for m, f, md5 in refs]
-    if not rows:
+    triples = list(refs)
+    if not triples:
         return 0
+    session.execute(insert(ArchiveMediaRef).on_conflict_do_nothing(index_elements=["msgid", "sdkfileid"]),
+                    [{"msgid": m, "sdkfileid": f} for m, f, _ in triples])
+    rows = [{"sdkfileid": f, "msgid": m, "path": "", "indexbuf": "", "received_bytes": 0, "md5sum": md5,
+             "complete": False, "updated_at": now} for m, f, md5 in triples]
     return len(session.execute(insert(ArchiveMedia).on_conflict_do_nothing(index_elements=["sdkfileid"])
                                .returning(ArchiveMedia.sdkfileid), rows).all())
 
