@@ -42,7 +42,8 @@ def test_double_click_decides_once_and_shows_the_decision_again(corp: Corp) -> N
                                  selected={"decision": ["reject"], "successor": [second]})
     corp.env.drain()
     assert corp.departure(dep["id"]).state == APPROVED and corp.departure(dep["id"]).successor == first
-    assert len(corp.audit("departure.approved")) == 1
+    [approved] = corp.audit("departure.approved")
+    assert approved.detail["via"] == "card" and approved.detail["event_id"] > 0  # the inbox event of the click
     assert len(corp.audit("departure.click_repeated")) == 1
     labels = [u["button"]["replace_name"] for u in corp.sim.card_updates]
     assert len(labels) == 2 and labels[0] == labels[1] and labels[0].startswith("已同意 by ")

@@ -48,6 +48,7 @@ def test_the_approver_decides_here_and_the_card_shows_it(console: Console) -> No
     with console.runtime.db.session_scope() as s:
         [entry] = audit.entries(s, action="departure.approved")
         assert entry.actor == console.manager() and entry.detail["departure_id"] == departure_id
+        assert entry.detail["via"] == "console" and "event_id" not in entry.detail
 
 
 def test_a_manager_lists_the_teams_departures_only(console: Console) -> None:

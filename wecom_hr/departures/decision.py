@@ -124,8 +124,10 @@ def decide(ctx: HandlerContext, s: Session, dep: Departure, card: DepartureCard,
     card.status, card.decision = CARD_DECIDED, "approve" if choice.approve else "reject"
     card.decided_by, card.decided_at = clicker, ctx.now
     action = "departure.approved" if choice.approve else "departure.rejected"
+    # A click on the card arrives as an inbox event; a decision in the console has none.
+    via = {"via": "card", "event_id": ctx.event_id} if ctx.event_id else {"via": "console"}
     audit.record(s, clicker, action, {"departure_id": dep.id, "task_id": card.task_id,
-                                      "successor": dep.successor, "event_id": ctx.event_id}, at=ctx.now)
+                                      "successor": dep.successor, **via}, at=ctx.now)
     if not choice.approve:
         notices.rejected(s, ctx.runtime.settings, dep, clicker, ctx.now)
     elif from_settings(ctx.settings).transfer_on_approval:
