@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, or_, select, update
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -52,6 +52,16 @@ def enqueue(session: Session, key: str, kind: str, touser: list[str], payload: d
     stmt = (dialect_insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
             .returning(OutboxMessage.id))  # RETURNING: rowcount is -1 here on PostgreSQL
     return session.execute(stmt).first() is not None
+
+
+def forget(session: Session, kinds: tuple[str, ...], before: datetime, *, count_only: bool = False) -> int:
+    """Delete finished (sent or given-up) messages of these kinds queued before ``before``: for
+    messages that quote archived chats, which must not outlive the chats' retention."""
+    finished = (OutboxMessage.kind.in_(kinds), OutboxMessage.created_at < before,
+                OutboxMessage.status.in_((SENT, FAILED)))
+    if count_only:
+        return int(session.scalar(select(func.count()).select_from(OutboxMessage).where(*finished)) or 0)
+    return rowcount(session.execute(delete(OutboxMessage).where(*finished)))
 
 
 def claim(session: Session, lease: timedelta, limit: int = 50, now: datetime | None = None) -> list[OutboxMessage]:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from storage import outbox
 from storage.archive import ArchiveMedia, ArchiveMediaRef, ArchiveMessage
 from storage.archive_chain import verify
 from storage.db import Database, upgrade
@@ -203,3 +205,24 @@ def test_the_reference_migration_finds_every_message_of_a_shared_file(tmp_path: 
         assert [tuple(r) for r in refs] == [("m0", "file-0"), ("m1", "file-0"), ("m3", "file-3")]
     finally:
         db.dispose()
+
+
+def test_alert_cards_quoting_purged_chats_are_forgotten_with_them(env: WecomEnv) -> None:
+    _archive(env.runtime.db, [_msg(i) for i in range(30)])
+    old, recent = NOW - timedelta(days=11), NOW - timedelta(days=9)  # retention_days = 10
+    with env.runtime.db.session_scope() as s:
+        for key, kind, at in (("archive-watch:r:m1", "archive_watch", old),
+                              ("archive-digest:old", "archive_digest", old),
+                              ("archive-watch:r:m25", "archive_watch", recent),
+                              ("pending-old", "archive_watch", old),
+                              ("departure-card:1", "departure_card", old)):
+            outbox.enqueue(s, key, kind, [COMPLIANCE], {"msgtype": "markdown", "markdown": {"content": "返点"}}, now=at)
+        s.execute(update(outbox.OutboxMessage).where(outbox.OutboxMessage.key != "pending-old")
+                  .values(status=outbox.SENT))
+
+    assert retention.purge(env.runtime, NOW, dry_run=True)["alerts_to_forget"] == 2
+    assert retention.purge(env.runtime, NOW)["alerts_forgotten"] == 2
+    with env.runtime.db.session_scope() as s:
+        left = set(s.scalars(select(outbox.OutboxMessage.key)))
+    # Recent alerts, one still to deliver, and other features' messages stay.
+    assert left == {"archive-watch:r:m25", "pending-old", "departure-card:1"}

@@ -12,13 +12,16 @@ import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from storage import audit
+from storage import audit, outbox
 from storage.archive_holds import held_userids
 from storage.archive_retention import ChainIntegrityError
 from storage.archive_retention import purge as purge_archive
 from wecom_hr.archive import metrics
 from wecom_hr.archive.service import LOCK, LOCK_TTL, archive_settings
 from wecom_hr.archive.settings import ArchiveSettings
+
+# Outbox messages that quote archived chats (watch-list cards, the daily digest).
+QUOTING_KINDS = ("archive_watch", "archive_digest")
 
 if TYPE_CHECKING:
     from wecom_hr.runtime import Runtime
@@ -71,6 +74,9 @@ def purge(runtime: Runtime, now: datetime, *, dry_run: bool = False, actor: str 
         figures["refused"] = report.refused
         log.error("archive retention refused: %s", report.refused)
         return figures
+    with runtime.db.session_scope() as s:  # alert cards and digests quote the chats: they go too
+        figures["alerts_to_forget" if dry_run else "alerts_forgotten"] = outbox.forget(
+            s, QUOTING_KINDS, cutoff, count_only=dry_run)
     if not dry_run and report.deleted:
         figures["media_files_removed"] = _unlink(report.media_files)
         metrics.PURGED.inc(report.deleted)
