@@ -6,7 +6,9 @@ this disk, no database), `sqlite` and `postgresql` (the durable, deduplicated pa
 inbox before the 200). Every request is a distinct event, sealed as WeCom does, so dedupe never
 short-cuts. Load comes from wrk (Debian package).
 
-    python bench/callback_load.py [--duration 10] [--connections 32] [--workers 4]
+    python bench/callback_load.py [--duration 10] [--connections 32] [--workers 2] [--threads 4]
+
+Workers and threads default to `wecom-hr serve`'s own defaults.
 """
 
 from __future__ import annotations
@@ -161,8 +163,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)  # as `wecom-hr serve`
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--requests", type=int, default=120_000)
     parser.add_argument("--modes", default="ceiling,fsync,sqlite,postgresql")
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
