@@ -1,12 +1,14 @@
 """Full customer resync against the simulator: 100,000 relations, 500 salespeople, 20 ms per call.
 
     python bench/resync.py [--members 500] [--per-member 200] [--latency 0.02] [--concurrency 4]
-                           [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench]
+                           [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-The simulator runs in a child process so that its CPU and memory are not counted as ours. Two runs:
-the first imports into an empty pool; the second is the nightly case (nothing changed). Prints wall
-time, WeCom calls, peak memory of this process, and the aims from issue 3:
-calls within 5% of ceil(relations/100) + members/100; wall time within 1.5 x calls x latency / concurrency.
+With --database-url the runs go to a new database created beside the one named (and dropped
+afterwards), so that the first run always imports into an empty pool. The simulator runs in a child
+process so that its CPU and memory are not counted as ours. Two runs: the first imports into an
+empty pool; the second is the nightly case (nothing changed). Prints wall time, WeCom calls, peak
+memory of this process, and the aims from issue 3: calls within 5% of
+ceil(relations/100) + members/100; wall time within 1.5 x calls x latency / concurrency.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -127,6 +131,26 @@ def report(run: dict[str, Any], relations: int, members: int, latency: float, co
     print(f"pool changes       {changes}")
 
 
+def fresh_database(url: str, tmp: str) -> tuple[str, Callable[[], None]]:
+    """SQLite in the temporary directory, or a new PostgreSQL database beside the one named."""
+    if not url:
+        return f"sqlite:///{tmp}/bench.db", lambda: None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"bench_resync_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=500)
@@ -145,7 +169,7 @@ def main() -> None:
     proc.start()
     base_url, relations = parent.recv()
     tmp = tempfile.TemporaryDirectory()
-    db_url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
+    db_url, drop = fresh_database(args.database_url, tmp.name)
     upgrade(db_url)
     runtime = Runtime(settings_for(base_url, db_url, args.concurrency), db=Database(db_url))
     print(f"simulator: {args.members} members, {relations:,} relations, {args.latency * 1000:.0f} ms per call;"
@@ -160,6 +184,7 @@ def main() -> None:
         parent.send("stop")
         proc.join(5)
         runtime.close()
+        drop()
         tmp.cleanup()
 
 

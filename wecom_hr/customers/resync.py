@@ -2,7 +2,8 @@
 
 Walkers (``concurrency`` threads: the work is waiting on WeCom) share a rate limiter and hand pages
 to the calling thread through a bounded queue, so memory stays at a few pages per walker and the
-database sees a single writer. Each batch commits as a unit with its checkpoint (resync_runs).
+database sees a single writer, which writes each page as it arrives while the walkers go on
+fetching (resync_commit). A batch's checkpoint (resync_runs) commits with its last pages.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError
-
 from storage.db import utcnow
 from wecom_hr.customers import resync_runs as runs
 from wecom_hr.customers.ratelimit import RateLimiter
+from wecom_hr.customers.resync_commit import COMMIT_SECONDS, BatchWalked, Committer, Page
 from wecom_hr.customers.resync_writer import PoolWriter
 from wecom_hr.customers.settings import from_settings
 from wecom_hr.wecom import WeComClient
@@ -34,9 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PAGE_LIMIT = 100
 INVALID_USERID = 60111
-GROUP = 20          # queue items written per transaction at most
-WRITE_ATTEMPTS = 3
-MIN_ANALYZE_ROWS = 5000  # a live event may insert the same open relation first: re-read and write again
+GROUP = 20  # queue items written at once: one read of the pool, one insert per table
 
 
 @dataclass
@@ -58,27 +55,16 @@ ProgressFn = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
-class _Page:
-    batch_no: int
-    items: list[dict[str, Any]]
-    fetched_at: datetime
-
-
-@dataclass(frozen=True)
-class _Done:
-    batch_no: int
-    userids: list[str]
-    started_at: datetime
-
-
-@dataclass(frozen=True)
 class _Failed:
     batch_no: int
     error: BaseException
 
 
+Queue = queue.Queue[Page | BatchWalked | _Failed]
+
+
 class _Walker:
-    def __init__(self, client: WeComClient, limiter: RateLimiter, out: queue.Queue[Any]) -> None:
+    def __init__(self, client: WeComClient, limiter: RateLimiter, out: Queue) -> None:
         self.client, self.limiter, self.out = client, limiter, out
         self.stop = threading.Event()
         self.calls = 0
@@ -94,7 +80,7 @@ class _Walker:
             self._put(_Failed(batch.batch_no, exc))
             return
         if not self.stop.is_set():
-            self._put(_Done(batch.batch_no, walked, started))
+            self._put(BatchWalked(batch.batch_no, walked, started))
 
     def _walk(self, batch_no: int, userids: list[str]) -> list[str]:
         """Walk the batch; a userid WeCom does not know (60111) fails the whole call, so halve the
@@ -118,12 +104,12 @@ class _Walker:
             with self._lock:
                 self.calls += 1
             page = self.client.extra.batch_get_by_user(userids, cursor, PAGE_LIMIT)
-            self._put(_Page(batch_no, list(page.get("external_contact_list") or []), utcnow()))
+            self._put(Page(batch_no, list(page.get("external_contact_list") or []), utcnow()))
             cursor = str(page.get("next_cursor") or "")
             if not cursor:
                 return
 
-    def _put(self, item: Any) -> None:
+    def _put(self, item: Page | BatchWalked | _Failed) -> None:
         while not self.stop.is_set():
             try:
                 self.out.put(item, timeout=0.2)
@@ -162,14 +148,14 @@ def _run(runtime: Runtime, client: WeComClient, limiter: RateLimiter, concurrenc
          progress: ProgressFn | None) -> dict[str, Any]:
     run_id, batches, resumed, total = _start(runtime, client, limiter, concurrency)
     state = Progress(run_id, total, batches_done=total - len(batches))
-    out: queue.Queue[Any] = queue.Queue(maxsize=concurrency * 4)
+    out: Queue = queue.Queue(maxsize=concurrency * 4)
     walker = _Walker(client, limiter, out)
     error: BaseException | None = None
     with ThreadPoolExecutor(concurrency, thread_name_prefix="resync") as pool:
         for batch in batches:
             pool.submit(walker.run, batch)
         try:
-            _consume(runtime, PoolWriter(run_id), out, len(batches), state, walker, progress)
+            _consume(Committer(runtime, PoolWriter(run_id)), out, len(batches), state, walker, progress)
         except BaseException as exc:  # noqa: BLE001  a walker's WeCom error, or the database: stop, keep the checkpoint
             error = exc
         finally:
@@ -178,79 +164,51 @@ def _run(runtime: Runtime, client: WeComClient, limiter: RateLimiter, concurrenc
     return _finish(runtime, run_id, state, resumed, limiter, error)
 
 
-class _PlannerStats:
-    """PostgreSQL plans the pool's IN (...) lookups from table statistics; an import that grows the
-    tables from empty would otherwise be planned as if they were tiny (sequential scans, each one
-    longer). ANALYZE at the start and whenever the tables have doubled since the last time."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.enabled = runtime.db.engine.dialect.name == "postgresql"
-        self.rows_then = 0
-        self.refresh(0)
-
-    def refresh(self, rows: int) -> None:
-        if not self.enabled or rows < max(MIN_ANALYZE_ROWS, 2 * self.rows_then) and self.rows_then:
-            return
-        with self.runtime.db.engine.connect() as conn:
-            conn.execute(text("ANALYZE customers, customer_follows"))
-            conn.commit()
-        self.rows_then = max(rows, 1)
-
-
-def _consume(runtime: Runtime, writer: PoolWriter, out: queue.Queue[Any], batches: int, state: Progress,
-             walker: _Walker, progress: ProgressFn | None) -> None:
-    remaining = batches
-    stats = _PlannerStats(runtime)
-    while remaining:
-        group = [out.get()]
-        while len(group) < GROUP:
-            try:
-                group.append(out.get_nowait())
-            except queue.Empty:
-                break
-        failed = next((x for x in group if isinstance(x, _Failed)), None)
-        group = group[:group.index(failed)] if failed else group
-        remaining -= _write_group(runtime, writer, group, state)
-        stats.refresh(state.counts.get("relations_opened", 0))
-        state.calls = walker.calls
-        if progress:
-            progress(state)
-        if failed:
-            raise failed.error
+def _consume(committer: Committer, out: Queue, batches: int, state: Progress, walker: _Walker,
+             progress: ProgressFn | None) -> None:
+    """Write what the walkers hand over, in order; commit when due and once every batch is walked."""
+    walked = 0
+    try:
+        while state.batches_done < state.batches_total:
+            written: list[Page | BatchWalked] = []
+            failed = None
+            for item in _next(out, committer):
+                if isinstance(item, _Failed):
+                    failed = item
+                    break
+                written.append(item)
+            if written:
+                committer.add(written)
+                walked += sum(isinstance(x, BatchWalked) for x in written)
+            if failed or committer.due() or walked == batches:
+                _commit(committer, state, walker, progress)  # a failure keeps the finished batches and pages
+            if failed:
+                raise failed.error
+    finally:
+        committer.close()
 
 
-def _write_group(runtime: Runtime, writer: PoolWriter, group: list[Any], state: Progress) -> int:
-    pages = [(p.batch_no, p.items, p.fetched_at) for p in group if isinstance(p, _Page)]
-    done = [item for item in group if isinstance(item, _Done)]
-    per_batch = dict(writer.relations)
-    for batch_no, items, _ in pages:
-        per_batch[batch_no] = per_batch.get(batch_no, 0) + len(items)
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            with runtime.db.session_scope() as s:
-                # Every page of a batch is in the queue before its _Done, so pages first, then the ends.
-                counts = writer.write_pages(s, pages, utcnow()).as_dict()
-                relations = counts.pop("relations")
-                for item in done:
-                    now = utcnow()
-                    ended = writer.end_unseen(s, item.batch_no, item.userids, item.started_at, now)
-                    counts = runs.add_counts(counts, {"relations_ended": ended})
-                    runs.mark_batch_done(s, writer.run_id, item.batch_no, per_batch.get(item.batch_no, 0),
-                                         {"relations_ended": ended}, now)
-            break
-        except (IntegrityError, DBAPIError):
-            if attempt == WRITE_ATTEMPTS:
-                raise
-            log.warning("resync: write conflicted with live events; writing the pages again")
-    for item in done:
-        writer.seen.pop(item.batch_no, None)
-        per_batch.pop(item.batch_no, None)
-    writer.relations = per_batch
-    state.relations += relations
-    state.batches_done += len(done)
-    state.counts = runs.add_counts(state.counts, counts)
-    return len(done)
+def _next(out: Queue, committer: Committer) -> list[Page | BatchWalked | _Failed]:
+    """What is waiting (at most GROUP items); nothing when an open transaction is due to commit first."""
+    items = []
+    try:
+        wait = max(0.0, committer.opened + COMMIT_SECONDS - time.monotonic()) if committer.items else None
+        items.append(out.get(timeout=wait))
+        while len(items) < GROUP:
+            items.append(out.get_nowait())
+    except queue.Empty:
+        pass
+    return items
+
+
+def _commit(committer: Committer, state: Progress, walker: _Walker, progress: ProgressFn | None) -> None:
+    done = committer.commit()
+    state.relations += done.relations
+    state.batches_done += done.batches
+    state.counts = runs.add_counts(state.counts, done.counts)
+    state.calls = walker.calls
+    if progress:
+        progress(state)
 
 
 def _finish(runtime: Runtime, run_id: int, state: Progress, resumed: bool, limiter: RateLimiter,

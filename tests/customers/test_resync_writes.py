@@ -1,0 +1,139 @@
+"""The resync's writer: bulk inserts through the driver, many pages per transaction, fingerprints,
+conflicts with live events, and a run that dies between two commits."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.bulk import insert_rows
+from storage.customers import Customer, CustomerChange, CustomerFollow, CustomerSyncBatch
+from storage.db import Database
+from tests.customers.conftest import Corp
+from tests.customers.test_resync import open_pairs, wecom_pairs
+from wecom_hr.customers import resync, resync_commit, resync_writer
+from wecom_hr.customers.resync import resync_customers
+from wecom_hr.simulator.models import Follow
+
+
+def history_kinds(corp: Corp) -> Counter[tuple[str, str, str | None]]:
+    with corp.env.runtime.db.session_scope() as s:
+        return Counter((c.kind, c.external_userid, c.userid) for c in s.scalars(select(CustomerChange)))
+
+
+CUSTOMER_COLUMNS = ("external_userid", "name", "type", "corp_name", "corp_full_name", "position", "gender", "avatar",
+                    "unionid", "status", "first_owner", "created_at", "first_seen_at", "updated_at", "note", "digest")
+
+
+def customer_row(ext: str, name: str, at: datetime, updated_at: datetime) -> tuple[Any, ...]:
+    return (ext, name, 1, "", "", "", 0, "", "", "active", "u1", at, at, updated_at, "", "d")
+
+
+def test_bulk_insert_stores_what_the_models_read_back(db: Database) -> None:
+    at = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
+    beijing = at.astimezone(timezone(timedelta(hours=8)))
+    customers, changes = cast(Table, Customer.__table__), cast(Table, CustomerChange.__table__)
+    with db.session_scope() as s:
+        insert_rows(s, customers, CUSTOMER_COLUMNS, [customer_row("wmBulk1", "张三", at, beijing)])
+        insert_rows(s, changes, ("external_userid", "userid", "kind", "changes"),
+                    [("wmBulk1", None, "customer_created", {"name": "张三", "tags": [{"tag_id": "et1"}]}),
+                     ("wmBulk1", "u1", "relation_opened", {})],
+                    {"at": at, "source": "resync", "api_call": "x", "run_id": 7})
+    with db.session_scope() as s:
+        customer = s.get(Customer, "wmBulk1")
+        assert customer is not None and customer.name == "张三" and customer.created_at == at
+        assert customer.updated_at == at and customer.updated_at.utcoffset() == timedelta(0)
+        rows = list(s.scalars(select(CustomerChange).where(CustomerChange.external_userid == "wmBulk1")
+                              .order_by(CustomerChange.id)))
+        assert [(r.userid, r.changes, r.at, r.run_id, r.event_id) for r in rows] == [
+            (None, {"name": "张三", "tags": [{"tag_id": "et1"}]}, at, 7, None), ("u1", {}, at, 7, None)]
+    with pytest.raises(IntegrityError), db.session_scope() as s:  # a unique violation is SQLAlchemy's error
+        insert_rows(s, customers, CUSTOMER_COLUMNS, [customer_row("wmBulk1", "李四", at, at)])
+    with db.session_scope() as s:
+        assert s.get(Customer, "wmBulk1").name == "张三"  # type: ignore[union-attr]
+
+
+def test_a_run_killed_between_commits_resumes_without_duplicate_history(corp: Corp,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(resync_commit, "COMMIT_RELATIONS", 1)  # commit after every write...
+    monkeypatch.setattr(resync, "GROUP", 1)                   # ...of one page or batch end
+
+    class Killed(BaseException):
+        pass
+
+    def die_after_first_commit(progress: Any) -> None:
+        raise Killed
+
+    first = resync_customers(corp.env.runtime, progress=die_after_first_commit, concurrency=1)
+    assert first["status"] == "failed" and "Killed" in first["error"]
+    with corp.env.runtime.db.session_scope() as s:
+        assert 0 < int(s.scalar(select(func.count()).select_from(CustomerFollow)) or 0) < corp.seed.relations
+    second = resync_customers(corp.env.runtime, concurrency=1)
+    assert second["status"] == "done" and second["resumed"] and second["run_id"] == first["run_id"]
+    assert open_pairs(corp) == wecom_pairs(corp)
+    kinds = history_kinds(corp)
+    assert set(kinds.values()) == {1}  # nothing recorded twice
+    assert sum(1 for kind, _, _ in kinds if kind == "relation_opened") == corp.seed.relations
+    with corp.env.runtime.db.session_scope() as s:
+        batches = list(s.scalars(select(CustomerSyncBatch).where(CustomerSyncBatch.run_id == first["run_id"])))
+        assert {b.status for b in batches} == {"done"}
+
+
+def test_overlapping_walks_in_one_transaction_reconcile_a_drifted_pool(corp_factory: Any) -> None:
+    corp: Corp = corp_factory(latency=0.01)
+    resync_customers(corp.env.runtime, concurrency=2)
+    a, b = corp.seller(0, 0), corp.seller(2, 1)
+    gone, edited = corp.seed.customers[a][0], corp.seed.customers[b][0]
+    with corp.sim.state.lock:  # changes whose callbacks never reached us, in both batches
+        corp.sim.state.remove_follow(a, gone)
+        corp.sim.state.follow(b, edited).remark = "漂移后的备注"
+        corp.sim.state.add_follow(Follow(b, corp.seed.customers[a][1], corp.sim.state.now(), remark="新关系"))
+    before = history_kinds(corp)
+    result = resync_customers(corp.env.runtime, concurrency=2)
+    assert result["status"] == "done" and result["batches"] == 2
+    assert (result["relations_ended"], result["relations_updated"], result["relations_opened"]) == (1, 1, 1)
+    assert open_pairs(corp) == wecom_pairs(corp)
+    added = history_kinds(corp) - before
+    assert added == Counter({("relation_ended", gone, a): 1, ("relation_updated", edited, b): 1,
+                             ("relation_opened", corp.seed.customers[a][1], b): 1})
+
+
+def test_fingerprints_of_another_form_are_rewritten_without_history(corp: Corp) -> None:
+    resync_customers(corp.env.runtime)
+    with corp.env.runtime.db.session_scope() as s:  # e.g. written before the fingerprint changed form
+        s.execute(update(Customer).values(digest="old-form"))
+        s.execute(update(CustomerFollow).values(digest="old-form"))
+    before = history_kinds(corp)
+    result = resync_customers(corp.env.runtime)
+    assert result["status"] == "done"
+    assert (result["customers_updated"], result["relations_updated"]) == (0, 0)
+    assert history_kinds(corp) == before
+    with corp.env.runtime.db.session_scope() as s:
+        assert not s.scalar(select(func.count()).select_from(Customer).where(Customer.digest == "old-form"))
+        assert not s.scalar(select(func.count()).select_from(CustomerFollow)
+                            .where(CustomerFollow.digest == "old-form"))
+
+
+def test_a_write_that_conflicts_with_a_live_event_is_written_again(corp: Corp,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    real = resync_writer.insert_rows
+    conflicts: list[str] = []
+
+    def conflicting_once(session: Any, table: Any, *args: Any, **kwargs: Any) -> None:
+        real(session, table, *args, **kwargs)
+        if table.name == "customer_follows" and not conflicts:
+            conflicts.append(table.name)  # as if an event had inserted the same open relation first
+            raise IntegrityError("INSERT INTO customer_follows", None, Exception("UNIQUE constraint failed"))
+
+    monkeypatch.setattr(resync_writer, "insert_rows", conflicting_once)
+    result = resync_customers(corp.env.runtime)
+    assert conflicts and result["status"] == "done" and result["relations"] == corp.seed.relations
+    assert open_pairs(corp) == wecom_pairs(corp)
+    kinds = history_kinds(corp)
+    assert set(kinds.values()) == {1}
+    assert sum(1 for kind, _, _ in kinds if kind == "relation_opened") == corp.seed.relations
