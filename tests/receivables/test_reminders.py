@@ -132,15 +132,15 @@ def test_partial_payments_show_what_is_still_owed(rdb: Database, settings: Any) 
     assert "¥500.00" in content and "¥12,000.00" not in content
 
 
-def test_departed_owner_items_go_to_manager_and_successor(rdb: Database, settings: Any) -> None:
+def test_departed_owner_items_go_to_manager_and_successor(rdb: Database, settings: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     with rdb.session_scope() as s:
         directory.upsert_member(s, "bob", status=directory.LEFT)
-    recipients.SUCCESSOR_LOOKUP.append(lambda session, userid: "carol" if userid == "bob" else None)
-    try:
-        load(rdb, item("L1", 35, owner="bob"))
-        run(rdb, settings)
-    finally:
-        recipients.SUCCESSOR_LOOKUP.clear()
+    # A lookup of our own beside the departures module's (restored afterwards, not emptied).
+    monkeypatch.setattr(recipients, "SUCCESSOR_LOOKUP", [*recipients.SUCCESSOR_LOOKUP,
+                                                         lambda session, userid: "carol" if userid == "bob" else None])
+    load(rdb, item("L1", 35, owner="bob"))
+    run(rdb, settings)
     got = by_user(rdb)
     assert set(got) == {"mgr", "carol"}
     assert "L1" in got["mgr"][0] and "已升级给您" in got["carol"][0]
