@@ -17,10 +17,20 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.archive import FAILED, NOKEY, PENDING, ArchiveEnvelope, ArchiveMessage, ArchiveState
+from storage.archive import (
+    FAILED,
+    NOKEY,
+    PENDING,
+    ArchiveDoc,
+    ArchiveEnvelope,
+    ArchiveMessage,
+    ArchivePosting,
+    ArchiveState,
+)
 from storage.archive_chain import GENESIS, HEAD, link
 from storage.archive_text import fold, posting_rows
-from storage.db import utcnow
+from storage.bulk import insert_rows
+from storage.db import table, utcnow
 
 CURSOR = "cursor"
 
@@ -165,10 +175,11 @@ def append_messages(session: Session, messages: Sequence[NewMessage],
         doc_rows.append((position, m.msgtime, m.sender, m.customer, m.conv, m.msgtype, body))
         postings.extend((g, m.msgtime, position, nxt, marks) for g, nxt, marks in posting_rows(body))
         prev = digest
-    _bulk_insert(session, "archive_messages", _MESSAGE_COLUMNS, msg_rows)
-    _bulk_insert(session, "archive_docs", _DOC_COLUMNS, doc_rows)
+    # Through the driver: the ORM's per-row work would dominate at thousands of rows/s.
+    insert_rows(session, table(ArchiveMessage), _MESSAGE_COLUMNS, msg_rows)
+    insert_rows(session, table(ArchiveDoc), _DOC_COLUMNS, doc_rows)
     postings.sort()  # B-tree friendly order: fewer page splits, and COPY streams sequentially
-    _bulk_insert(session, "archive_postings", ("gram", "msgtime", "doc_id", "next2", "marks"), postings)
+    insert_rows(session, table(ArchivePosting), ("gram", "msgtime", "doc_id", "next2", "marks"), postings)
     head.seq, head.value, head.updated_at = position, prev, utcnow()
     return list(zip((r[0] for r in msg_rows), fresh.values(), strict=True))
 
@@ -176,26 +187,6 @@ def append_messages(session: Session, messages: Sequence[NewMessage],
 _MESSAGE_COLUMNS = ("id", "msgid", "seq", "action", "msgtype", "sender", "tolist", "roomid", "customer",
                     "msgtime", "text", "ref_msgid", "raw", "prev_hash", "hash")
 _DOC_COLUMNS = ("id", "msgtime", "sender", "customer", "conv", "msgtype", "body")
-
-
-def _bulk_insert(session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert through the driver: the ORM's per-row work would dominate at thousands of rows/s."""
-    if not rows:
-        return
-    session.flush()
-    dbapi = session.connection().connection.dbapi_connection
-    assert dbapi is not None
-    cur = dbapi.cursor()
-    try:
-        if _dialect(session) == "postgresql":
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" for _ in columns)
-            cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-    finally:
-        cur.close()
 
 
 PULL_REQUESTS = "pull_requests"

@@ -28,6 +28,7 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Se
     columns one value for every row. Runs in the session's transaction."""
     if not rows:
         return
+    session.flush()  # the ORM's pending rows first, in the order the caller made them
     conn = session.connection()
     dialect = conn.dialect
     converted = _convert(table, dialect, tuple(columns), rows)

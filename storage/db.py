@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, DateTime, Engine, Result, String, create_engine, event, text
+from sqlalchemy import CursorResult, DateTime, Engine, Result, String, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -46,6 +46,11 @@ def rowcount(result: Result[Any]) -> int:
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime(), str: String(255)}
+
+
+def table(model: type[Base]) -> Table:
+    """A model's Table, typed as one (``__table__`` is only a FromClause to the type checker)."""
+    return cast(Table, model.__table__)
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:

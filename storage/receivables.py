@@ -19,7 +19,6 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
-    Table,
     Text,
     UniqueConstraint,
     select,
@@ -169,10 +168,6 @@ def customer_key(external_userid: str, customer_name: str) -> str:
 def rowcount(result: Result[Any]) -> int:
     """Rows an INSERT/UPDATE touched; INSERTs must run with ``preserve_rowcount`` (else -1 on PostgreSQL)."""
     return max(int(cast(CursorResult[Any], result).rowcount or 0), 0)
-
-
-def table(model: type[Base]) -> Table:
-    return cast(Table, model.__table__)
 
 
 def by_order(session: Session, order_no: str) -> Receivable | None:

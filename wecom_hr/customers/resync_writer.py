@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from storage.bulk import insert_rows
 from storage.customers import ACTIVE, MISSING, Customer, CustomerChange, CustomerFollow, refresh_status
+from storage.db import table
 from wecom_hr.customers.fields import (
     CONTACT_FIELDS,
     FOLLOW_FIELDS,
@@ -141,9 +141,9 @@ class PoolWriter:
 
     def _execute(self, session: Session, plan: _Plan, now: datetime) -> None:
         customers = list(plan.new_customers.values())
-        insert_rows(session, _table(Customer), CUSTOMER_COLUMNS, list(map(_customer_row, customers)))
+        insert_rows(session, table(Customer), CUSTOMER_COLUMNS, list(map(_customer_row, customers)))
         update_rows(session, Customer, plan.customer_updates)
-        insert_rows(session, _table(CustomerFollow), FOLLOW_COLUMNS, [
+        insert_rows(session, table(CustomerFollow), FOLLOW_COLUMNS, [
             (r.ext, r.userid, *_follow_values(r.follow), False, r.created, now, now, fingerprint(r.follow))
             for r in plan.new_follows.values()])
         update_rows(session, CustomerFollow, plan.follow_updates)
@@ -153,7 +153,7 @@ class PoolWriter:
 
     def _history(self, session: Session, rows: list[tuple[str, str | None, str, dict[str, Any]]],
                  now: datetime) -> None:
-        insert_rows(session, _table(CustomerChange), HISTORY_COLUMNS, rows,
+        insert_rows(session, table(CustomerChange), HISTORY_COLUMNS, rows,
                     {"at": now, "source": "resync", "api_call": API_CALL, "run_id": self.run_id})
 
     def end_unseen(self, session: Session, batch_no: int, userids: list[str], batch_started: datetime,
@@ -215,10 +215,6 @@ def _plan_changes(session: Session, plan: _Plan, counts: PageCounts, now: dateti
             changes_first.append((rel.ext, rel.userid, "relation_updated", jsonable(changes)))
             counts.relations_updated += 1
     plan.history[:0] = changes_first
-
-
-def _table(model: type[Any]) -> Table:
-    return cast(Table, model.__table__)
 
 
 _customer_row = itemgetter(*CUSTOMER_COLUMNS)

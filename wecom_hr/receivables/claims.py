@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.db import UtcDateTime
+from storage.db import UtcDateTime, table
 from storage.receivables import (
     CANCELLED,
     PAID,
@@ -28,7 +28,6 @@ from storage.receivables import (
     ReminderLog,
     money,
     rowcount,
-    table,
 )
 from wecom_hr.receivables.settings import ReminderPolicy
 

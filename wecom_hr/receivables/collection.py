@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.db import UtcDateTime
+from storage.db import UtcDateTime, table
 from storage.receivables import (
     PAID,
     PENDING,
@@ -27,7 +27,6 @@ from storage.receivables import (
     ReminderLog,
     money,
     rowcount,
-    table,
 )
 from wecom_hr.receivables.letters import LetterItem, draft
 from wecom_hr.receivables.settings import LedgerOptions

@@ -18,8 +18,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.db import utcnow
-from storage.receivables import PAID, Payment, Receivable, customer_key, money, status_for, table
+from storage.db import table, utcnow
+from storage.receivables import PAID, Payment, Receivable, customer_key, money, status_for
 
 MAX_AMOUNT = Decimal("9999999999999999.99")  # Numeric(18,2)
 
