@@ -19,8 +19,11 @@ def on_member_updated(ctx: HandlerContext, event: Event) -> None:
 
 
 def on_member_deleted(ctx: HandlerContext, event: Event) -> None:
-    directory_sync.member_left(ctx, event)
+    # The departure first: it asks WeCom for the leaver's customers before it writes anything, and
+    # on SQLite the first write takes the single write lock until the handler commits (callbacks
+    # would wait behind WeCom's answers). Both commit together either way.
     departure_events.on_member_left(ctx, str(event.get("user_id")))  # departure handover (issue 5)
+    directory_sync.member_left(ctx, event)
 
 
 def on_department_changed(ctx: HandlerContext, event: Event) -> None:

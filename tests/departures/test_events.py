@@ -3,9 +3,13 @@ flow), an approved resignation; and what HR does with customers who did not move
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from storage.customers import CustomerFollow
@@ -124,6 +128,35 @@ def test_delete_user_starts_the_resigned_flow(corp: Corp) -> None:
     with corp.env.runtime.db.session_scope() as s:
         assert len(s.scalars(select(Departure.id)).all()) == 1
     assert corp.env.api("GET", "/api/v1/customers", seller).status_code == 403
+
+
+def test_a_leavers_wecom_lookups_do_not_hold_sqlites_writer(corp: Corp) -> None:
+    """delete_user asks WeCom for the leaver's customers before writing anything, so callbacks and
+    other writers are not queued behind WeCom's answer on SQLite's single write lock."""
+    engine = corp.env.runtime.db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no single write lock")
+    seller = corp.seller(1)
+    corp.sim.inject("externalcontact/batch/get_by_user", errcode=0, delay=1.5)  # WeCom answers slowly
+    corp.sim.scenario.delete_user(seller)
+    handling = threading.Thread(target=corp.env.drain)
+    handling.start()
+    try:
+        deadline = time.monotonic() + 10
+        while corp.sim.journal.faults and time.monotonic() < deadline:  # the slow call has begun
+            time.sleep(0.01)
+        assert not corp.sim.journal.faults
+        other = sqlite3.connect(str(engine.url.database), timeout=0.2)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" if the handler held the writer
+            other.rollback()
+        finally:
+            other.close()
+    finally:
+        handling.join()
+    with corp.env.runtime.db.session_scope() as s:
+        dep = s.scalar(select(Departure).where(Departure.userid == seller))
+        assert dep is not None and dep.state == PENDING_APPROVAL
 
 
 def test_delete_user_without_customers_starts_nothing(corp_factory: Callable[..., Corp]) -> None:
