@@ -25,12 +25,12 @@ import uuid
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_postgres
 from storage import inbox
 from storage.db import Database, upgrade
 from tests.conftest import TEST_AES_KEY, TEST_CORP, TEST_TOKEN
@@ -109,22 +109,6 @@ def run_wrk(port: int, path: str, reqfile: Path, duration: int, connections: int
             "errors": int(non2xx.group(1)) if non2xx else 0, "p50": ms("50"), "p99": ms("99")}
 
 
-def fresh_pg() -> tuple[str, str]:
-    name = f"wecomhr_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_pg(name: str) -> None:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def stored_count(url: str) -> int:
     db = Database(url)
     with db.session_scope() as s:
@@ -137,9 +121,9 @@ REFERENCE = ("ceiling", "fsync")  # served by bench/ceiling.py, not stored in th
 
 
 def measure(mode: str, args: argparse.Namespace, folder: Path, reqfile: Path) -> dict[str, float]:
-    pg_name = None
+    drop = None
     if mode == "postgresql":
-        pg_name, url = fresh_pg()
+        url, drop = scratch_postgres(PG_ADMIN, "wecomhr_bench")
     else:
         url = f"sqlite:///{folder / (mode + '.db')}"
     upgrade(url)
@@ -154,8 +138,8 @@ def measure(mode: str, args: argparse.Namespace, folder: Path, reqfile: Path) ->
         server.terminate()
         server.wait(20)
     result["stored"] = stored_count(url) if not reference else 0
-    if pg_name:
-        drop_pg(pg_name)
+    if drop:
+        drop()
     return result
 
 

@@ -16,9 +16,7 @@ import multiprocessing as mp
 import random
 import resource
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
+
+from bench.scratch import scratch_database
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=SH)
@@ -144,23 +144,6 @@ def expected_recipients(db_url: str, finance: str) -> int:
     return total
 
 
-def fresh_database(pg: str) -> tuple[str, Any]:
-    if not pg:
-        path = Path(tempfile.mkdtemp()) / "bench.db"
-        return f"sqlite:///{path}", lambda: None
-    name = f"bench_reminders_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(pg).set(database=name).render_as_string(hide_password=False), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -173,7 +156,7 @@ def main() -> None:
     from tests.helpers import AGENT_ID, SECRETS
     from wecom_hr.simulator import Simulator
 
-    db_url, drop = fresh_database(args.pg)
+    db_url, drop = scratch_database(args.pg, "bench_reminders")
     sim = Simulator(corp_id=TEST_CORP, secrets=dict(SECRETS), agent_id=AGENT_ID, token=TEST_TOKEN,
                     encoding_aes_key=TEST_AES_KEY).start()
     try:

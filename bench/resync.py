@@ -20,13 +20,13 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.scratch import scratch_database
 
 SECRETS = {"app": "bench-app-secret", "contact": "bench-contact-secret", "archive": "bench-archive-secret"}
 CORP = "ww1436e0e65a779aee"
@@ -131,26 +131,6 @@ def report(run: dict[str, Any], relations: int, members: int, latency: float, co
     print(f"pool changes       {changes}")
 
 
-def fresh_database(url: str, tmp: str) -> tuple[str, Callable[[], None]]:
-    """SQLite in the temporary directory, or a new PostgreSQL database beside the one named."""
-    if not url:
-        return f"sqlite:///{tmp}/bench.db", lambda: None
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"bench_resync_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=500)
@@ -169,7 +149,7 @@ def main() -> None:
     proc.start()
     base_url, relations = parent.recv()
     tmp = tempfile.TemporaryDirectory()
-    db_url, drop = fresh_database(args.database_url, tmp.name)
+    db_url, drop = scratch_database(args.database_url, "bench_resync", tmp.name)
     upgrade(db_url)
     runtime = Runtime(settings_for(base_url, db_url, args.concurrency), db=Database(db_url))
     print(f"simulator: {args.members} members, {relations:,} relations, {args.latency * 1000:.0f} ms per call;"
