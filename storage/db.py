@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,6 +18,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def iso(value: date | None) -> str | None:
+    """ISO 8601 text of a date or datetime for JSON, or None."""
+    return value.isoformat() if value else None
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from storage import archive_holds, audit
 from storage.archive import LegalHold, WatchHit, WatchRuleRow
 from storage.archive_query import QueryError
-from storage.db import utcnow
+from storage.db import iso, utcnow
 from wecom_hr.api.auth import AccessDenied, api_user, require_roles, runtime
 from wecom_hr.api.params import int_arg
 from wecom_hr.archive import metrics as archive_metrics
@@ -170,7 +170,7 @@ def list_hits() -> Any:
 def _hold_json(h: LegalHold) -> dict[str, Any]:
     return {"id": h.id, "source": "api", "kind": h.kind, "userid": h.userid, "reason": h.reason,
             "created_by": h.created_by, "created_at": h.created_at.isoformat(), "released_by": h.released_by,
-            "released_at": h.released_at.isoformat() if h.released_at else None}
+            "released_at": iso(h.released_at)}
 
 
 @bp.get("/legal-holds")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from storage import directory
 from storage.customers import Customer, CustomerChange, CustomerFollow, follows_of, history_of
+from storage.db import iso
 from wecom_hr.customers.access import Scope, followed_by, members_in, visible
 
 
@@ -82,27 +82,23 @@ def customer_detail(session: Session, customer: Customer) -> dict[str, Any]:
             "history": [change_json(c) for c in history_of(session, customer.external_userid)]}
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def customer_json(c: Customer) -> dict[str, Any]:
     return {"external_userid": c.external_userid, "name": c.name, "type": c.type, "corp_name": c.corp_name,
             "corp_full_name": c.corp_full_name, "position": c.position, "gender": c.gender,
-            "status": c.status, "first_owner": c.first_owner, "created_at": _iso(c.created_at),
-            "updated_at": _iso(c.updated_at)}
+            "status": c.status, "first_owner": c.first_owner, "created_at": iso(c.created_at),
+            "updated_at": iso(c.updated_at)}
 
 
 def relation_json(e: CustomerFollow, names: dict[str, str]) -> dict[str, Any]:
     return {"userid": e.userid, "member_name": names.get(e.userid, e.userid), "remark": e.remark,
             "description": e.description, "remark_corp_name": e.remark_corp_name,
             "remark_mobiles": e.remark_mobiles, "tags": e.tags, "add_way": e.add_way, "state": e.state,
-            "half": e.half, "createtime": _iso(e.follow_created_at), "opened_at": _iso(e.opened_at),
-            "ended_at": _iso(e.ended_at), "end_reason": e.end_reason,
-            "archive_agreed_at": _iso(e.archive_agreed_at)}
+            "half": e.half, "createtime": iso(e.follow_created_at), "opened_at": iso(e.opened_at),
+            "ended_at": iso(e.ended_at), "end_reason": e.end_reason,
+            "archive_agreed_at": iso(e.archive_agreed_at)}
 
 
 def change_json(c: CustomerChange) -> dict[str, Any]:
-    return {"id": c.id, "kind": c.kind, "userid": c.userid, "at": _iso(c.at), "occurred_at": _iso(c.occurred_at),
+    return {"id": c.id, "kind": c.kind, "userid": c.userid, "at": iso(c.at), "occurred_at": iso(c.occurred_at),
             "source": c.source, "event_id": c.event_id, "api_call": c.api_call, "run_id": c.run_id,
             "actor": c.actor, "changes": c.changes}

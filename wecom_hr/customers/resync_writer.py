@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.bulk import insert_rows
 from storage.customers import ACTIVE, MISSING, Customer, CustomerChange, CustomerFollow, refresh_status
-from storage.db import table
+from storage.db import iso, table
 from wecom_hr.customers.fields import (
     CONTACT_FIELDS,
     FOLLOW_FIELDS,
@@ -136,7 +136,7 @@ class PoolWriter:
         if key in stored.latest_ended:
             plan.reopened.add(rel.ext)
         shown = {k: v for k, v in rel.follow.items() if v}
-        plan.history.append((rel.ext, rel.userid, "relation_opened", {**shown, "createtime": _iso(rel.created)}))
+        plan.history.append((rel.ext, rel.userid, "relation_opened", {**shown, "createtime": iso(rel.created)}))
         counts.relations_opened += 1
 
     def _execute(self, session: Session, plan: _Plan, now: datetime) -> None:
@@ -167,7 +167,7 @@ class PoolWriter:
         update_rows(session, CustomerFollow, [{"id": r.id, "ended_at": now, "end_reason": MISSING,
                                                "end_recorded_at": now, "updated_at": now} for r in gone])
         self._history(session, [(r.external_userid, r.userid, "relation_ended",
-                                 {"reason": MISSING, "ended_at": _iso(now)}) for r in gone], now)
+                                 {"reason": MISSING, "ended_at": iso(now)}) for r in gone], now)
         for ext in sorted({r.external_userid for r in gone}):
             customer = session.get(Customer, ext)
             if customer is not None:
@@ -221,11 +221,7 @@ _customer_row = itemgetter(*CUSTOMER_COLUMNS)
 _follow_values = itemgetter(*FOLLOW_FIELDS)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _created(row: dict[str, Any]) -> dict[str, Any]:
     shown = {k: row[k] for k in CREATED_SHOWN if row[k]}
-    shown["created_at"] = _iso(row["created_at"])
+    shown["created_at"] = iso(row["created_at"])
     return shown

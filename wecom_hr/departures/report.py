@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import directory
+from storage.db import iso
 from storage.departures import (
     CUSTOMER,
     DONE,
@@ -25,25 +25,21 @@ from storage.receivables import money
 from wecom_hr.departures import texts
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def summary_json(session: Session, dep: Departure) -> dict[str, Any]:
     return {"id": dep.id, "userid": dep.userid, "member_name": dep.member_name, "state": dep.state,
             "last_day": dep.last_day.isoformat(), "successor": dep.successor,
             "successor_name": directory.display_name(session, dep.successor) if dep.successor else None,
             "source": dep.source, "started_by": dep.started_by, "sp_no": dep.sp_no, "note": dep.note,
-            "summary": dep.summary, "decided_by": dep.decided_by, "decided_at": _iso(dep.decided_at),
-            "created_at": _iso(dep.created_at), "updated_at": _iso(dep.updated_at),
-            "completed_at": _iso(dep.completed_at)}
+            "summary": dep.summary, "decided_by": dep.decided_by, "decided_at": iso(dep.decided_at),
+            "created_at": iso(dep.created_at), "updated_at": iso(dep.updated_at),
+            "completed_at": iso(dep.completed_at)}
 
 
 def item_json(row: DepartureItem) -> dict[str, Any]:
     return {"ref": row.ref, "name": row.name, "status": row.status,
             "status_text": texts.result_text(row.status, row.errcode), "errcode": row.errcode,
             "successor": row.successor, "takeover": row.takeover,
-            "requested_at": _iso(row.requested_at), "finished_at": _iso(row.finished_at), **_public(row.detail)}
+            "requested_at": iso(row.requested_at), "finished_at": iso(row.finished_at), **_public(row.detail)}
 
 
 def _public(detail: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +80,7 @@ def departure_json(session: Session, dep: Departure, successor: str | None = Non
                             "items": [item_json(r) for r in items(session, dep.id, GROUP_CHAT)]},
             "receivables": receivables_json(session, dep),
             "cards": [{"task_id": c.task_id, "card_type": c.card_type, "approvers": c.approvers, "status": c.status,
-                       "decision": c.decision, "decided_by": c.decided_by, "decided_at": _iso(c.decided_at)}
+                       "decision": c.decision, "decided_by": c.decided_by, "decided_at": iso(c.decided_at)}
                       for c in cards_of(session, dep.id)]}
 
 

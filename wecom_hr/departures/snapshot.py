@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from storage.customers import Customer, CustomerFollow
+from storage.db import iso
 from storage.departures import (
     CUSTOMER,
     GROUP_CHAT,
@@ -88,7 +89,7 @@ def pool_customers(session: Session, userid: str) -> dict[str, dict[str, Any]]:
                                   CustomerFollow.remark, CustomerFollow.follow_created_at)
                            .join(Customer, Customer.external_userid == CustomerFollow.external_userid)
                            .where(CustomerFollow.userid == userid, CustomerFollow.ended_at.is_(None)))
-    return {ext: {"name": name, "corp_name": corp, "remark": remark, "added_at": added.isoformat() if added else None}
+    return {ext: {"name": name, "corp_name": corp, "remark": remark, "added_at": iso(added)}
             for ext, name, corp, remark, added in rows}
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from storage import directory
+from storage.db import iso
 from storage.receivables import (
     UNPAID,
     CollectionItem,
@@ -103,7 +104,7 @@ def listing(session: Session, owners: set[str] | None, today: date, *, overdue: 
 
 
 def followup_json(f: FollowUp) -> dict[str, Any]:
-    return {"note": f.note, "promised_on": f.promised_on.isoformat() if f.promised_on else None,
+    return {"note": f.note, "promised_on": iso(f.promised_on),
             "author": f.author, "created_at": f.created_at.isoformat()}
 
 
@@ -111,7 +112,7 @@ def receivable_json(r: Receivable, today: date, latest: FollowUp | None = None) 
     overdue = (today - r.due_on).days if r.status in UNPAID and r.due_on < today else 0
     return {"order_no": r.order_no, "external_userid": r.external_userid, "customer_name": r.customer_name,
             "salesperson": r.salesperson, "amount": str(money(r.amount)), "currency": r.currency,
-            "issued_on": r.issued_on.isoformat() if r.issued_on else None, "due_on": r.due_on.isoformat(),
+            "issued_on": iso(r.issued_on), "due_on": r.due_on.isoformat(),
             "paid_amount": str(money(r.paid_amount)), "outstanding": str(r.outstanding), "status": r.status,
             "days_overdue": overdue, "followup": followup_json(latest) if latest else None}
 
