@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import requests
 from wechatpy.work import WeChatClient
 
@@ -136,7 +137,7 @@ class WeComClient(WeChatClient):
             if res.status_code >= 500:
                 raise errors.WeComNetworkError(None, f"HTTP {res.status_code}", path)
             try:
-                result = res.json()
+                result = orjson.loads(res.content)  # a resync decodes thousands of 100-customer pages
             except ValueError:
                 raise errors.WeComNetworkError(None, f"HTTP {res.status_code}, body is not JSON", path) from None
             errcode = int(result.get("errcode", 0) or 0) if isinstance(result, dict) else 0
