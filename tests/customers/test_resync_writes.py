@@ -58,6 +58,20 @@ def test_bulk_insert_stores_what_the_models_read_back(db: Database) -> None:
         assert s.get(Customer, "wmBulk1").name == "张三"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("count", [1, 499, 500, 1234])
+def test_bulk_insert_writes_every_row_whatever_the_statement_size(db: Database, count: int) -> None:
+    """SQLite gets 500 rows per INSERT: full statements and the remainder each land, in order."""
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    changes = cast(Table, CustomerChange.__table__)
+    rows = [(f"wmRow{i:05d}", None, "customer_created", {"n": i, "名": "客户" + str(i)}) for i in range(count)]
+    rows.append(("wmRowBig", None, "customer_created", {"n": 2 ** 70}))  # beyond orjson: the stdlib writes it
+    with db.session_scope() as s:
+        insert_rows(s, changes, ("external_userid", "userid", "kind", "changes"), rows, {"at": at, "source": "resync"})
+    with db.session_scope() as s:
+        stored = [(c.external_userid, c.changes) for c in s.scalars(select(CustomerChange).order_by(CustomerChange.id))]
+    assert stored == [(r[0], r[3]) for r in rows]
+
+
 def test_a_run_killed_between_commits_resumes_without_duplicate_history(corp: Corp,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(resync_commit, "COMMIT_RELATIONS", 1)  # commit after every write...
