@@ -24,6 +24,7 @@ from wecom_hr.customers.ratelimit import RateLimiter
 from wecom_hr.customers.resync_commit import COMMIT_SECONDS, BatchWalked, Committer, Page
 from wecom_hr.customers.resync_writer import PoolWriter
 from wecom_hr.customers.settings import from_settings
+from wecom_hr.gc_pause import fewer_collections
 from wecom_hr.wecom import WeComClient
 from wecom_hr.wecom.errors import WeComAPIError
 
@@ -126,7 +127,8 @@ def resync_customers(runtime: Runtime, now: datetime | None = None, progress: Pr
         if not got:
             return {"skipped": "another resync is running"}
         limiter = RateLimiter(cfg.resync_calls_per_minute)
-        return _run(runtime, runtime.wecom("contact"), limiter, concurrency or cfg.resync_concurrency, progress)
+        with fewer_collections():
+            return _run(runtime, runtime.wecom("contact"), limiter, concurrency or cfg.resync_concurrency, progress)
 
 
 def _start(runtime: Runtime, client: WeComClient, limiter: RateLimiter,
