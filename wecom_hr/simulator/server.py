@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import socket
@@ -11,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from flask import Flask, request
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Response
@@ -31,7 +31,7 @@ def create_app(gateway: Gateway, authorize: Callable[[dict[str, str]], Response]
         status, payload = gateway.handle(request.method, path, request.args.to_dict(), request.get_data())
         if status not in (200, 404):  # proxies in front of qyapi answer errors with HTML
             return Response(ERROR_PAGE.format(status), status, content_type="text/html")
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        body = orjson.dumps(payload)  # compact UTF-8, as qyapi answers; 100-customer pages stay cheap
         return Response(body, status, content_type="application/json; charset=UTF-8")
 
     @app.get("/connect/oauth2/authorize")
