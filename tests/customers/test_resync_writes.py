@@ -151,3 +151,29 @@ def test_a_write_that_conflicts_with_a_live_event_is_written_again(corp: Corp,
     kinds = history_kinds(corp)
     assert set(kinds.values()) == {1}
     assert sum(1 for kind, _, _ in kinds if kind == "relation_opened") == corp.seed.relations
+
+
+def test_a_walker_that_dies_unexpectedly_fails_the_run_instead_of_hanging(corp: Corp,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A walker that dies without telling the writers (a BaseException escaping it) must not leave
+    them waiting for its batch forever: the run notices, stops and keeps its checkpoint."""
+    import threading
+
+    class Lost(BaseException):
+        pass
+
+    def lost(self: Any, batch_no: int, userids: list[str]) -> list[str]:
+        raise Lost("walker gone")
+
+    monkeypatch.setattr(resync._Walker, "_walk", lost)
+    results: list[dict[str, Any]] = []
+    thread = threading.Thread(target=lambda: results.append(resync_customers(corp.env.runtime, concurrency=2)),
+                              daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "the resync hung after a walker died"
+    assert results[0]["status"] == "failed" and "Lost" in results[0]["error"]
+    monkeypatch.undo()
+    again = resync_customers(corp.env.runtime)
+    assert again["status"] == "done" and again["resumed"]
+    assert open_pairs(corp) == wecom_pairs(corp)

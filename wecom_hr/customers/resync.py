@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 PAGE_LIMIT = 100
 INVALID_USERID = 60111
 GROUP = 20  # queue items written at once: one read of the pool, one insert per table
+POLL_SECONDS = 0.2  # how often an idle writer looks for a walker that died
 
 
 @dataclass
@@ -154,10 +155,9 @@ def _run(runtime: Runtime, client: WeComClient, limiter: RateLimiter, concurrenc
     walker = _Walker(client, limiter, out)
     error: BaseException | None = None
     with ThreadPoolExecutor(concurrency, thread_name_prefix="resync") as pool:
-        for batch in batches:
-            pool.submit(walker.run, batch)
+        walks = [pool.submit(walker.run, batch) for batch in batches]
         try:
-            _consume(Committer(runtime, PoolWriter(run_id)), out, len(batches), state, walker, progress)
+            _consume(Committer(runtime, PoolWriter(run_id)), out, walks, state, walker, progress)
         except BaseException as exc:  # noqa: BLE001  a walker's WeCom error, or the database: stop, keep the checkpoint
             error = exc
         finally:
@@ -166,15 +166,15 @@ def _run(runtime: Runtime, client: WeComClient, limiter: RateLimiter, concurrenc
     return _finish(runtime, run_id, state, resumed, limiter, error)
 
 
-def _consume(committer: Committer, out: Queue, batches: int, state: Progress, walker: _Walker,
+def _consume(committer: Committer, out: Queue, walks: list[Future[None]], state: Progress, walker: _Walker,
              progress: ProgressFn | None) -> None:
     """Write what the walkers hand over, in order; commit when due and once every batch is walked."""
-    walked = 0
+    walked, batches = 0, len(walks)
     try:
         while state.batches_done < state.batches_total:
             written: list[Page | BatchWalked] = []
             failed = None
-            for item in _next(out, committer):
+            for item in _next(out, committer, walks):
                 if isinstance(item, _Failed):
                     failed = item
                     break
@@ -190,16 +190,21 @@ def _consume(committer: Committer, out: Queue, batches: int, state: Progress, wa
         committer.close()
 
 
-def _next(out: Queue, committer: Committer) -> list[Page | BatchWalked | _Failed]:
-    """What is waiting (at most GROUP items); nothing when an open transaction is due to commit first."""
-    items = []
+def _next(out: Queue, committer: Committer, walks: list[Future[None]]) -> list[Page | BatchWalked | _Failed]:
+    """What is waiting (at most GROUP items); nothing when an open transaction is due to commit first.
+    While nothing comes, a walker that died without handing over its failure (an exception that is
+    not an Exception) is noticed, instead of waiting for its batch forever."""
+    items: list[Page | BatchWalked | _Failed] = []
     try:
-        wait = max(0.0, committer.opened + COMMIT_SECONDS - time.monotonic()) if committer.items else None
+        wait = max(0.0, committer.opened + COMMIT_SECONDS - time.monotonic()) if committer.items else POLL_SECONDS
         items.append(out.get(timeout=wait))
         while len(items) < GROUP:
             items.append(out.get_nowait())
     except queue.Empty:
-        pass
+        if not items:
+            lost = next((exc for w in walks if w.done() and (exc := w.exception()) is not None), None)
+            if lost is not None:
+                items.append(_Failed(-1, lost))
     return items
 
 
