@@ -72,6 +72,26 @@ def test_bulk_insert_writes_every_row_whatever_the_statement_size(db: Database, 
     assert stored == [(r[0], r[3]) for r in rows]
 
 
+def test_bulk_insert_of_types_without_a_binary_form_goes_as_text(db: Database) -> None:
+    """NUMERIC and DATE have no binary COPY form here: such a table is copied as text, exactly."""
+    from datetime import date
+    from decimal import Decimal
+
+    from storage.receivables import Receivable
+
+    at = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    with db.session_scope() as s:
+        insert_rows(s, cast(Table, Receivable.__table__),
+                    ("order_no", "customer_key", "external_userid", "customer_name", "salesperson", "amount",
+                     "currency", "due_on", "paid_amount", "status", "created_at", "updated_at"),
+                    [("SO-1", "name:华东客户", "", "华东客户", "zhangsan", Decimal("12345.67"), "CNY",
+                      date(2026, 1, 31), Decimal(0), "open", at, at)])
+    with db.session_scope() as s:
+        row = s.scalars(select(Receivable)).one()
+        assert (row.customer_key, row.amount, row.due_on, row.created_at) == (
+            "name:华东客户", Decimal("12345.67"), date(2026, 1, 31), at)
+
+
 def test_a_run_killed_between_commits_resumes_without_duplicate_history(corp: Corp,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(resync_commit, "COMMIT_RELATIONS", 1)  # commit after every write...
