@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Any
@@ -24,7 +25,6 @@ from sqlalchemy.orm import Session
 
 Processor = Callable[[Any], Any]
 SQLITE_ROWS_PER_INSERT = 500
-SQLITE_MAX_VARIABLES = 32766  # SQLite >= 3.32
 
 
 def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
@@ -85,7 +85,8 @@ def _sqlite_insert(cursor: Any, into: str, width: int, rows: list[tuple[Any, ...
     """Many rows per INSERT statement. sqlite3 lets other threads run while it steps a statement, and
     getting the interpreter back can take milliseconds when other threads are busy (the resync's
     walkers decoding pages): one statement per row would spend more time waiting than writing."""
-    per = max(1, min(SQLITE_ROWS_PER_INSERT, SQLITE_MAX_VARIABLES // width))
+    limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # 999 before SQLite 3.32
+    per = max(1, min(SQLITE_ROWS_PER_INSERT, limit // width))
     one = f"({', '.join('?' * width)})"
     full = len(rows) - len(rows) % per
     if full:

@@ -72,6 +72,20 @@ def test_bulk_insert_writes_every_row_whatever_the_statement_size(db: Database, 
     assert stored == [(r[0], r[3]) for r in rows]
 
 
+def test_sqlite_statements_stay_within_the_connections_variable_limit() -> None:
+    """An SQLite built with the old limit of 999 variables still takes every row."""
+    import sqlite3
+
+    from storage.bulk import _sqlite_insert
+
+    conn = sqlite3.connect(":memory:")
+    conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    conn.execute("CREATE TABLE t (a, b, c, d, e, f, g, h)")
+    rows = [tuple(range(i, i + 8)) for i in range(1234)]
+    _sqlite_insert(conn.cursor(), "t (a, b, c, d, e, f, g, h)", 8, rows)
+    assert conn.execute("SELECT * FROM t ORDER BY rowid").fetchall() == rows
+
+
 def test_bulk_insert_of_types_without_a_binary_form_goes_as_text(db: Database) -> None:
     """NUMERIC and DATE have no binary COPY form here: such a table is copied as text, exactly."""
     from datetime import date
