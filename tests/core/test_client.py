@@ -103,6 +103,47 @@ def test_connection_refused_is_a_network_error() -> None:
         client.call("GET", "department/list")
 
 
+@pytest.fixture
+def proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy",
+                 "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+# Nothing listens on 127.0.0.1:9, so these calls only succeed through the proxy: the simulator, which
+# answers a proxied request (absolute URL in the request line) as it answers a direct one.
+UNREACHABLE = "http://127.0.0.1:9/cgi-bin"
+
+
+def test_the_proxy_in_the_environment_is_used(sim: Simulator, proxy_env: pytest.MonkeyPatch) -> None:
+    proxy_env.setenv("HTTP_PROXY", sim.base_url.removesuffix("/cgi-bin"))
+    client = WeComClient(TEST_CORP, SECRETS["app"], UNREACHABLE, retry=FAST_RETRY, timeout=2.0)
+    assert client.call("GET", "department/list")["errcode"] == 0
+    assert sim.calls_to("department/list")
+
+
+def test_no_proxy_in_the_environment_is_honoured(sim: Simulator, proxy_env: pytest.MonkeyPatch) -> None:
+    proxy_env.setenv("HTTP_PROXY", sim.base_url.removesuffix("/cgi-bin"))
+    proxy_env.setenv("NO_PROXY", "127.0.0.1")
+    client = WeComClient(TEST_CORP, SECRETS["app"], UNREACHABLE, retry=FAST_RETRY, timeout=2.0)
+    with pytest.raises(WeComNetworkError):
+        client.call("GET", "department/list")
+    assert sim.gettoken_count == 0
+
+
+def test_the_environment_is_read_once_when_the_client_is_made(sim: Simulator,
+                                                              proxy_env: pytest.MonkeyPatch) -> None:
+    """requests would scan the environment on every call; the client settles it at creation."""
+    proxy_env.setenv("HTTP_PROXY", sim.base_url.removesuffix("/cgi-bin"))
+    client = WeComClient(TEST_CORP, SECRETS["app"], UNREACHABLE, retry=FAST_RETRY, timeout=2.0)
+    proxy_env.delenv("HTTP_PROXY")
+    assert client.call("GET", "department/list")["errcode"] == 0  # still through the proxy
+    direct = WeComClient(TEST_CORP, SECRETS["app"], UNREACHABLE, retry=FAST_RETRY, timeout=2.0)
+    with pytest.raises(WeComNetworkError):
+        direct.call("GET", "department/list")
+
+
 def test_secrets_and_tokens_never_reach_the_log(sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     sim.inject("department/list", errcode=-1, times=2)
