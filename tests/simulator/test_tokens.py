@@ -45,3 +45,20 @@ def test_unknown_path_is_http_404_and_get_on_post_endpoint_is_43002(sim: Simulat
     bad_json = api.http.post(f"{sim.base_url}/message/send", params={"access_token": api.token},
                              data=b"{not json")
     assert bad_json.json()["errcode"] == 47001
+
+
+def test_requests_are_read_as_qyapi_reads_them(sim: Simulator, api: Api) -> None:
+    """The API path skips Flask; it must still decode what clients send the way Flask did."""
+    # UTF-8 in the query, a name given twice (the first counts), a blank value kept
+    api.http.get(f"{sim.base_url}/user/get", params=[("userid", "张三"), ("userid", "lisi"), ("x", ""),
+                                                      ("access_token", api.token)])
+    assert sim.calls_to("user/get")[-1].query == {"userid": "张三", "x": "", "access_token": api.token}
+    # a chunked body (a generator: no Content-Length) arrives whole
+    chunks = (part for part in (b'{"touser": "zhangsan", "msgtype": "text", ', b'"agentid": 1000002, ',
+                                '"text": {"content": "你好"}}'.encode()))
+    api.http.post(f"{sim.base_url}/message/send", params={"access_token": api.token}, data=chunks, timeout=5)
+    assert sim.calls_to("message/send")[-1].body == {"touser": "zhangsan", "msgtype": "text", "agentid": 1000002,
+                                                     "text": {"content": "你好"}}
+    # methods qyapi does not take, and the bare prefix, still get Flask's answers
+    assert api.http.put(f"{sim.base_url}/user/get", timeout=5).status_code == 405
+    assert api.http.get(f"{sim.base_url}/", timeout=5).status_code == 404
