@@ -62,3 +62,9 @@ def test_requests_are_read_as_qyapi_reads_them(sim: Simulator, api: Api) -> None
     # methods qyapi does not take, and the bare prefix, still get Flask's answers
     assert api.http.put(f"{sim.base_url}/user/get", timeout=5).status_code == 405
     assert api.http.get(f"{sim.base_url}/", timeout=5).status_code == 404
+
+
+def test_connections_are_kept_alive_between_calls_as_qyapi_does(sim: Simulator, api: Api) -> None:
+    for _ in range(3):
+        assert api.get("department/list")["errcode"] == 0
+    assert sim.connections_accepted == 1  # the gettoken call's connection served all four

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import orjson
 from flask import Flask, request
@@ -58,33 +58,47 @@ def create_app(gateway: Gateway, authorize: Callable[[dict[str, str]], Response]
 class _ApiFirst:
     """qyapi calls go straight to the gateway, the rest through Flask. The simulator shares the CPU
     with the code under test, and Flask's request and routing machinery was a third of the
-    simulator's time per call (a resync makes a thousand); the answer is the same as the route's."""
+    simulator's time per call (a resync makes a thousand); the answer is the same as the route's.
+    (Most calls do not even get here: the request handler answers them itself, see _QuietHandler.)"""
 
     def __init__(self, gateway: Gateway, flask_app: WSGIApplication) -> None:
         self.gateway, self.flask_app = gateway, flask_app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], _text(environ.get("PATH_INFO", ""))
-        if method not in ("GET", "POST") or not path.startswith(API_PREFIX) or path == API_PREFIX:
+        if not _is_api_call(method, path):
             return self.flask_app(environ, start_response)
-        status, payload = self.gateway.handle(method, path[len(API_PREFIX):], _query(environ), _body(environ))
-        if status not in (200, 404):
-            return _reply(start_response, status, ERROR_PAGE.format(status).encode(), "text/html; charset=utf-8")
-        return _reply(start_response, status, orjson.dumps(payload), "application/json; charset=UTF-8")
+        status, body, content_type = _answer(self.gateway, method, path, _query(environ.get("QUERY_STRING", "")),
+                                             _body(environ))
+        start_response(f"{status} {HTTPStatus(status).phrase}",
+                       [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        return [body]
 
 
 API_PREFIX = "/cgi-bin/"
 
 
+def _is_api_call(method: str, path: str) -> bool:
+    return method in ("GET", "POST") and path.startswith(API_PREFIX) and path != API_PREFIX
+
+
+def _answer(gateway: Gateway, method: str, path: str, query: dict[str, str], body: bytes) -> tuple[int, bytes, str]:
+    """(HTTP status, body, content type) of a qyapi call, as the Flask route answered it."""
+    status, payload = gateway.handle(method, path[len(API_PREFIX):], query, body)
+    if status not in (200, 404):  # proxies in front of qyapi answer errors with HTML
+        return status, ERROR_PAGE.format(status).encode(), "text/html; charset=utf-8"
+    return status, orjson.dumps(payload), "application/json; charset=UTF-8"
+
+
 def _text(wsgi_str: str) -> str:
-    """WSGI carries the request line's bytes as latin-1 text; qyapi's are UTF-8."""
+    """WSGI and http.server carry the request line's bytes as latin-1 text; qyapi's are UTF-8."""
     return wsgi_str.encode("latin-1").decode("utf-8", "replace")
 
 
-def _query(environ: WSGIEnvironment) -> dict[str, str]:
+def _query(raw: str) -> dict[str, str]:
     """The first value of each name, blanks kept (as Flask's request.args.to_dict())."""
     out: dict[str, str] = {}
-    for name, value in parse_qsl(_text(environ.get("QUERY_STRING", "")), keep_blank_values=True):
+    for name, value in parse_qsl(_text(raw), keep_blank_values=True):
         out.setdefault(name, value)
     return out
 
@@ -100,17 +114,39 @@ def _body(environ: WSGIEnvironment) -> bytes:
     return bytes(stream.read(length)) if length > 0 else b""
 
 
-def _reply(start_response: StartResponse, status: int, body: bytes, content_type: str) -> list[bytes]:
-    start_response(f"{status} {HTTPStatus(status).phrase}",
-                   [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-    return [body]
-
-
 class _QuietHandler(WSGIRequestHandler):
-    """Keep-alive, and access logs at DEBUG with tokens, secrets and codes masked."""
+    """Keep-alive for qyapi calls, and access logs at DEBUG with tokens, secrets and codes masked."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; on a kept-alive connection Nagle's algorithm would hold
+    # the body until the client's delayed ACK (40 ms) arrives.
+    disable_nagle_algorithm = True
     server: _Server
+
+    def run_wsgi(self) -> None:
+        """Answer a qyapi call here and keep the connection for the next one, as qyapi does (werkzeug
+        closes every connection after a WSGI response, so each call would cost both sides a new
+        connection and the simulator a new thread). Everything else, and chunked bodies, go to WSGI."""
+        target = urlsplit(self.path)
+        path, length = unquote(target.path), self.headers.get("Content-Length", "0")
+        if (not _is_api_call(self.command, path) or "Transfer-Encoding" in self.headers
+                or not length.isdigit() or self.server.gateway is None):
+            super().run_wsgi()
+            return
+        body = self.rfile.read(int(length)) if int(length) else b""
+        try:
+            status, reply, content_type = _answer(self.server.gateway, self.command, path, _query(target.query), body)
+        except Exception:  # a simulator bug: answer 500 as the WSGI path would, and say so
+            log.exception("simulator call %s failed", path)
+            status, reply, content_type = 500, ERROR_PAGE.format(500).encode(), "text/html; charset=utf-8"
+            self.close_connection = True
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(reply)))
+        if self.close_connection:  # the client asked for it (Connection: close, HTTP/1.0)
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(reply)
 
     def setup(self) -> None:
         super().setup()
@@ -128,14 +164,18 @@ class _Server(ThreadedWSGIServer):
     request_queue_size = 1024  # hundreds of benchmark clients connect at once
     block_on_close = False
 
+    gateway: Gateway | None = None  # set by ServerThread: qyapi calls are answered without WSGI
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self.accepted = 0  # connections, for tests of keep-alive
         super().__init__(*args, **kwargs)
 
     def track(self, connection: socket.socket, open_: bool) -> None:
         with self._open_lock:
             (self._open.add if open_ else self._open.discard)(connection)
+            self.accepted += open_
 
     def drop_connections(self) -> None:
         """A stopped simulator must not keep answering on pooled keep-alive connections."""
@@ -149,11 +189,16 @@ class _Server(ThreadedWSGIServer):
 
 
 class ServerThread:
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, gateway: Gateway | None = None) -> None:
         self._server = _Server("127.0.0.1", 0, app, handler=_QuietHandler)
+        self._server.gateway = gateway
         self.port: int = self._server.socket.getsockname()[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"wecom-simulator-{self.port}", daemon=True)
+
+    @property
+    def connections_accepted(self) -> int:
+        return self._server.accepted
 
     def start(self) -> None:
         self._thread.start()

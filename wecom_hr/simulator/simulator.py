@@ -56,7 +56,7 @@ class Simulator:
     def start(self) -> Self:
         if self._server is None:
             app = create_app(self._gateway, lambda query: oauth.authorize(self.state, query))
-            self._server = ServerThread(app)
+            self._server = ServerThread(app, self._gateway)
             self._server.start()
         return self
 
@@ -131,6 +131,11 @@ class Simulator:
     @property
     def gettoken_count(self) -> int:
         return self.tokens.issued_count
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections the HTTP server has accepted (qyapi keeps connections alive)."""
+        return self._server.connections_accepted if self._server else 0
 
     # -- steering ----------------------------------------------------------------------------
     def inject(self, path: str, errcode: int | None = -1, http_status: int | None = None,
