@@ -17,6 +17,7 @@ from storage.db import Database
 from tests.customers.conftest import Corp
 from tests.customers.test_resync import open_pairs, wecom_pairs
 from wecom_hr.customers import resync, resync_commit, resync_writer
+from wecom_hr.customers.fields import contact_values, fingerprint, follow_values
 from wecom_hr.customers.resync import resync_customers
 from wecom_hr.simulator.models import Follow
 
@@ -165,6 +166,19 @@ def test_fingerprints_of_another_form_are_rewritten_without_history(corp: Corp) 
         assert not s.scalar(select(func.count()).select_from(Customer).where(Customer.digest == "old-form"))
         assert not s.scalar(select(func.count()).select_from(CustomerFollow)
                             .where(CustomerFollow.digest == "old-form"))
+
+
+def test_the_fingerprint_form_is_stable() -> None:
+    """Every pool stores these digests; a new form costs each installation a full re-read of its
+    customers on the next resync (see above), so it must change only on purpose."""
+    contact = contact_values({"name": "张三", "type": 2, "corp_name": "腾讯", "gender": 1, "avatar": "http://a/0",
+                              "unionid": "u1"})
+    follow = follow_values({"remark": "老客户", "tags": [{"tag_id": "et1", "tag_name": "重要"}],
+                            "remark_mobiles": ["13800000000"], "add_way": 1, "createtime": 1700000000})
+    assert fingerprint(contact) == "5942f91c67e2615e73d32ac872ec177c4e6fcfa7"
+    assert fingerprint(follow) == "c3ff6bf93b1ea39b7f272687c8ef9376a6fb1643"
+    # tags count by id only: the names batch/get_by_user leaves out do not make a relation look changed
+    assert fingerprint({**follow, "tags": [{"tag_id": "et1"}]}) == fingerprint(follow)
 
 
 def test_a_write_that_conflicts_with_a_live_event_is_written_again(corp: Corp,
