@@ -1,12 +1,13 @@
 """Full customer resync against the simulator: 100,000 relations, 500 salespeople, 20 ms per call.
 
     python bench/resync.py [--members 500] [--per-member 200] [--latency 0.02] [--concurrency 4]
-                           [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+                           [--drift 5000] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 With --database-url the runs go to a new database created beside the one named (and dropped
 afterwards), so that the first run always imports into an empty pool. The simulator runs in a child
-process so that its CPU and memory are not counted as ours. Two runs: the first imports into an
-empty pool; the second is the nightly case (nothing changed). Prints wall time, WeCom calls, peak
+process so that its CPU and memory are not counted as ours. Three runs: the first imports into an
+empty pool; the second is the nightly case (nothing changed); the third follows --drift relations
+deleted in WeCom while no event reached us, which the resync must end as missing. Prints wall time, WeCom calls, peak
 memory of this process, and the aims from issue 3: calls within 5% of
 ceil(relations/100) + members/100; wall time within 1.5 x calls x latency / the concurrency WeCom's
 limits allow. WeCom documents its limits as rates (10,000 calls/min and 150,000/h per API per corp),
@@ -53,8 +54,21 @@ def serve_simulator(conn: Connection, members: int, per_member: int, latency: fl
         if command == "stop":
             sim.stop()
             return
+        if isinstance(command, tuple) and command[0] == "drift":
+            conn.send(drift(sim, command[1]))
+            continue
         paths = {c.path for c in sim.calls}
         conn.send({p: len(sim.calls_to(p)) for p in paths})
+
+
+def drift(sim: Any, relations: int) -> int:
+    """Members delete ``relations`` customers in WeCom while no event reaches us (callbacks down):
+    the next resync has to find them missing. Every 20th relation, spread over all members."""
+    with sim.state.lock:
+        gone = sorted(sim.state.follows)[::20][:relations]
+        for userid, external_userid in gone:
+            sim.state.remove_follow(userid, external_userid)
+    return len(gone)
 
 
 def rss_mb() -> float:
@@ -149,6 +163,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--drift", type=int, default=5000,
+                        help="relations deleted in WeCom without events before a third run (0: no third run)")
     args = parser.parse_args()
 
     from storage.db import Database, upgrade
@@ -171,6 +187,11 @@ def main() -> None:
               f"(ideal {floor_calls * args.latency / args.concurrency:.2f} s)")
         for label in ("first run (empty pool: import)", "second run (nightly: nothing changed)"):
             report(one_run(runtime, parent, label), relations, args.members, args.latency, args.concurrency)
+        if args.drift:
+            parent.send(("drift", args.drift))
+            removed = parent.recv()
+            run = one_run(runtime, parent, f"third run (drift: {removed:,} relations deleted in WeCom, no events)")
+            report(run, relations - removed, args.members, args.latency, args.concurrency)
     finally:
         parent.send("stop")
         proc.join(5)
