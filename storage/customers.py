@@ -9,10 +9,11 @@ naming what changed, when, and where we learned it (an inbox event id or a WeCom
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, select, text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.db import Base, utcnow
@@ -194,19 +195,54 @@ def record_change(session: Session, external_userid: str, kind: str, changes: di
     return row
 
 
-def refresh_status(session: Session, customer: Customer) -> str:
+class _Episode(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def opened_at(self) -> datetime: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+    @property
+    def end_reason(self) -> str | None: ...
+
+
+def status_from(episodes: Sequence[_Episode]) -> str:
     """active while any episode is open; else churned if the customer ended the last one, else lost."""
+    if any(f.ended_at is None for f in episodes):
+        return ACTIVE
+    if episodes and max(episodes, key=_end_order).end_reason == CUSTOMER_DELETED:
+        return CHURNED
+    return LOST
+
+
+def refresh_status(session: Session, customer: Customer) -> str:
     session.flush()
-    episodes = follows_of(session, customer.external_userid)
-    if any(f.is_open for f in episodes):
-        status = ACTIVE
-    elif episodes and max(episodes, key=_end_order).end_reason == CUSTOMER_DELETED:
-        status = CHURNED
-    else:
-        status = LOST
-    customer.status = status
-    return status
+    customer.status = status_from(follows_of(session, customer.external_userid))
+    return customer.status
 
 
-def _end_order(follow: CustomerFollow) -> tuple[datetime, int]:
+def refresh_statuses(session: Session, external_userids: Sequence[str]) -> int:
+    """refresh_status for many customers (a resync that found thousands of relations gone): one read
+    of their episodes and one of their statuses per thousand, one UPDATE for those that change.
+    Customer rows loaded in the session are not refreshed. Returns how many changed."""
+    session.flush()
+    changed: list[dict[str, str]] = []
+    for i in range(0, len(external_userids), 1000):
+        chunk = list(external_userids[i:i + 1000])
+        episodes: dict[str, list[Any]] = {}
+        for row in session.execute(select(CustomerFollow.id, CustomerFollow.external_userid, CustomerFollow.opened_at,
+                                          CustomerFollow.ended_at, CustomerFollow.end_reason)
+                                   .where(CustomerFollow.external_userid.in_(chunk))):
+            episodes.setdefault(row.external_userid, []).append(row)
+        for ext, status in session.execute(select(Customer.external_userid, Customer.status)
+                                           .where(Customer.external_userid.in_(chunk))):
+            new = status_from(episodes.get(ext, []))
+            if new != status:
+                changed.append({"external_userid": ext, "status": new})
+    if changed:
+        session.execute(update(Customer), changed)
+    return len(changed)
+
+
+def _end_order(follow: _Episode) -> tuple[datetime, int]:
     return (follow.ended_at or follow.opened_at, follow.id)

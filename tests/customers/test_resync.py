@@ -91,6 +91,24 @@ def test_resync_reconciles_a_drifted_pool_without_deleting(corp: Corp) -> None:
     assert corp.messages_to(corp.manager(0))
 
 
+def test_a_member_whose_customers_all_vanished_leaves_them_lost_unless_another_member_follows(corp: Corp) -> None:
+    """A salesperson wipes their customers while our callbacks are down: one resync ends every relation
+    and sets every status at once; a customer someone else still follows stays active."""
+    resync_customers(corp.env.runtime)
+    a, b = corp.seller(0, 0), corp.seller(0, 1)
+    theirs = list(corp.seed.customers[a])
+    kept = theirs[0]
+    with corp.sim.state.lock:
+        corp.sim.state.add_follow(Follow(b, kept, corp.sim.state.now(), remark="同事接手"))
+        for ext in theirs:
+            corp.sim.state.remove_follow(a, ext)
+    result = resync_customers(corp.env.runtime)
+    assert (result["relations_ended"], result["relations_opened"]) == (len(theirs), 1)
+    assert corp.customer(kept).status == ACTIVE  # type: ignore[union-attr]
+    assert {corp.customer(ext).status for ext in theirs[1:]} == {LOST}  # type: ignore[union-attr]
+    assert all(e.end_reason == MISSING for ext in theirs for e in corp.episodes(ext, a))
+
+
 def _del_xml(corp: Corp, userid: str, ext: str) -> str:
     from wecom_hr.simulator import events
 

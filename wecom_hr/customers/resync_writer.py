@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage.bulk import insert_rows
-from storage.customers import ACTIVE, MISSING, Customer, CustomerChange, CustomerFollow, refresh_status
+from storage.customers import ACTIVE, MISSING, Customer, CustomerChange, CustomerFollow, refresh_statuses
 from storage.db import iso, table
 from wecom_hr.customers.fields import (
     CONTACT_FIELDS,
@@ -168,10 +168,7 @@ class PoolWriter:
                                                "end_recorded_at": now, "updated_at": now} for r in gone])
         self._history(session, [(r.external_userid, r.userid, "relation_ended",
                                  {"reason": MISSING, "ended_at": iso(now)}) for r in gone], now)
-        for ext in sorted({r.external_userid for r in gone}):
-            customer = session.get(Customer, ext)
-            if customer is not None:
-                refresh_status(session, customer)
+        refresh_statuses(session, sorted({r.external_userid for r in gone}))
         return len(gone)
 
 
