@@ -29,15 +29,8 @@ ERROR_PAGE = "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></c
 
 
 def create_app(gateway: Gateway, authorize: Callable[[dict[str, str]], Response]) -> Flask:
+    """Flask serves the pages (WeCom's login page); qyapi calls are answered before Flask (_ApiFirst)."""
     app = Flask("wecom_hr.simulator")
-
-    @app.route("/cgi-bin/<path:path>", methods=["GET", "POST"])
-    def api(path: str) -> Response:
-        status, payload = gateway.handle(request.method, path, request.args.to_dict(), request.get_data())
-        if status not in (200, 404):  # proxies in front of qyapi answer errors with HTML
-            return Response(ERROR_PAGE.format(status), status, content_type="text/html")
-        body = orjson.dumps(payload)  # compact UTF-8, as qyapi answers; 100-customer pages stay cheap
-        return Response(body, status, content_type="application/json; charset=UTF-8")
 
     @app.get("/connect/oauth2/authorize")
     def oauth_authorize() -> Response:
@@ -56,10 +49,10 @@ def create_app(gateway: Gateway, authorize: Callable[[dict[str, str]], Response]
 
 
 class _ApiFirst:
-    """qyapi calls go straight to the gateway, the rest through Flask. The simulator shares the CPU
-    with the code under test, and Flask's request and routing machinery was a third of the
-    simulator's time per call (a resync makes a thousand); the answer is the same as the route's.
-    (Most calls do not even get here: the request handler answers them itself, see _QuietHandler.)"""
+    """qyapi calls (GET and POST under /cgi-bin/) go straight to the gateway, the rest to Flask. The
+    simulator shares the CPU with the code under test, and Flask's request and routing machinery
+    was a third of the simulator's time per call (a resync makes a thousand). Most calls do not even
+    get here: the request handler answers them itself (_QuietHandler); this is for chunked bodies."""
 
     def __init__(self, gateway: Gateway, flask_app: WSGIApplication) -> None:
         self.gateway, self.flask_app = gateway, flask_app
@@ -83,10 +76,11 @@ def _is_api_call(method: str, path: str) -> bool:
 
 
 def _answer(gateway: Gateway, method: str, path: str, query: dict[str, str], body: bytes) -> tuple[int, bytes, str]:
-    """(HTTP status, body, content type) of a qyapi call, as the Flask route answered it."""
+    """(HTTP status, body, content type) of a qyapi call."""
     status, payload = gateway.handle(method, path[len(API_PREFIX):], query, body)
     if status not in (200, 404):  # proxies in front of qyapi answer errors with HTML
         return status, ERROR_PAGE.format(status).encode(), "text/html; charset=utf-8"
+    # compact UTF-8, as qyapi answers; 100-customer pages stay cheap
     return status, orjson.dumps(payload), "application/json; charset=UTF-8"
 
 
