@@ -7,21 +7,17 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
-from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import IO, Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import orjson
 from flask import Flask, request
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.serving import DechunkedInput, ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Response
 
 from wecom_hr.simulator.gateway import Gateway
 from wecom_hr.simulator.journal import Call
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 SECRET_IN_QUERY = re.compile(r"(access_token|corpsecret|code)=[^&]*")
@@ -29,7 +25,7 @@ ERROR_PAGE = "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></c
 
 
 def create_app(gateway: Gateway, authorize: Callable[[dict[str, str]], Response]) -> Flask:
-    """Flask serves the pages (WeCom's login page); qyapi calls are answered before Flask (_ApiFirst)."""
+    """Flask serves the pages (WeCom's login page); qyapi calls never reach it (_QuietHandler)."""
     app = Flask("wecom_hr.simulator")
 
     @app.get("/connect/oauth2/authorize")
@@ -44,28 +40,7 @@ def create_app(gateway: Gateway, authorize: Callable[[dict[str, str]], Response]
     def not_found(_: Exception) -> Response:
         return Response('{"errcode":404,"errmsg":"not found"}', 404, content_type="application/json")
 
-    app.wsgi_app = _ApiFirst(gateway, app.wsgi_app)  # type: ignore[method-assign]
     return app
-
-
-class _ApiFirst:
-    """qyapi calls (GET and POST under /cgi-bin/) go straight to the gateway, the rest to Flask. The
-    simulator shares the CPU with the code under test, and Flask's request and routing machinery
-    was a third of the simulator's time per call (a resync makes a thousand). Most calls do not even
-    get here: the request handler answers them itself (_QuietHandler); this is for chunked bodies."""
-
-    def __init__(self, gateway: Gateway, flask_app: WSGIApplication) -> None:
-        self.gateway, self.flask_app = gateway, flask_app
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        method, path = environ["REQUEST_METHOD"], _text(environ.get("PATH_INFO", ""))
-        if not _is_api_call(method, path):
-            return self.flask_app(environ, start_response)
-        status, body, content_type = _answer(self.gateway, method, path, _query(environ.get("QUERY_STRING", "")),
-                                             _body(environ))
-        start_response(f"{status} {HTTPStatus(status).phrase}",
-                       [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-        return [body]
 
 
 API_PREFIX = "/cgi-bin/"
@@ -85,7 +60,7 @@ def _answer(gateway: Gateway, method: str, path: str, query: dict[str, str], bod
 
 
 def _text(wsgi_str: str) -> str:
-    """WSGI and http.server carry the request line's bytes as latin-1 text; qyapi's are UTF-8."""
+    """http.server carries the request line's bytes as latin-1 text; qyapi's are UTF-8."""
     return wsgi_str.encode("latin-1").decode("utf-8", "replace")
 
 
@@ -95,17 +70,6 @@ def _query(raw: str) -> dict[str, str]:
     for name, value in parse_qsl(_text(raw), keep_blank_values=True):
         out.setdefault(name, value)
     return out
-
-
-def _body(environ: WSGIEnvironment) -> bytes:
-    stream = environ["wsgi.input"]
-    if environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
-        return bytes(stream.read())
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    return bytes(stream.read(length)) if length > 0 else b""
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -118,19 +82,19 @@ class _QuietHandler(WSGIRequestHandler):
     server: _Server
 
     def run_wsgi(self) -> None:
-        """Answer a qyapi call here and keep the connection for the next one, as qyapi does (werkzeug
-        closes every connection after a WSGI response, so each call would cost both sides a new
-        connection and the simulator a new thread). Everything else, and chunked bodies, go to WSGI."""
+        """Answer a qyapi call (GET or POST under /cgi-bin/) here and keep the connection for the next
+        one, as qyapi does: werkzeug closes every connection after a WSGI response, so each call would
+        cost both sides a new connection and the simulator a new thread, and Flask's request and
+        routing machinery was a third of the simulator's time per call (a resync makes a thousand;
+        the simulator shares the CPU with the code under test). Everything else goes to Flask."""
         target = urlsplit(self.path)
-        path, length = unquote(target.path), self.headers.get("Content-Length", "0")
-        if (not _is_api_call(self.command, path) or "Transfer-Encoding" in self.headers
-                or not length.isdigit() or self.server.gateway is None):
+        path, gateway = unquote(target.path), self.server.gateway
+        if gateway is None or not _is_api_call(self.command, path):
             super().run_wsgi()
             return
-        body = self.rfile.read(int(length)) if int(length) else b""
         try:
-            status, reply, content_type = _answer(self.server.gateway, self.command, path, _query(target.query), body)
-        except Exception:  # a simulator bug: answer 500 as the WSGI path would, and say so
+            status, reply, content_type = _answer(gateway, self.command, path, _query(target.query), self._body())
+        except Exception:  # a simulator bug or a broken body: answer 500 as werkzeug would, and say so
             log.exception("simulator call %s failed", path)
             status, reply, content_type = 500, ERROR_PAGE.format(500).encode(), "text/html; charset=utf-8"
             self.close_connection = True
@@ -141,6 +105,16 @@ class _QuietHandler(WSGIRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(reply)
+
+    def _body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True  # trailers are not read: the next request starts afresh
+            return DechunkedInput(cast(IO[bytes], self.rfile)).read()
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit():
+            self.close_connection = True  # what follows is not a request line we could find
+            return b""
+        return self.rfile.read(int(length)) if int(length) else b""
 
     def setup(self) -> None:
         super().setup()
