@@ -10,6 +10,7 @@ from storage import (  # noqa: F401
     locks,
     outbox,
     receivables,  # noqa: F401  (receivables, issue 6)
+    sessions,  # noqa: F401  (console sessions ended on the server, issue 16)
 )
 from storage.db import Base
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wecom_hr.api.auth import AccessDenied, error_response
-from wecom_hr.config import Settings
+from wecom_hr.config import Settings, get
 from wecom_hr.crypto import WXBizMsgCrypt
 from wecom_hr.runtime import Runtime
 
@@ -57,6 +58,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Flask:
     app.extensions["wecom_hr.crypto"] = WXBizMsgCrypt(w.token, w.encoding_aes_key, w.corp_id)
     for bp in _blueprints():
         app.register_blueprint(bp)
+    hops: int = get(settings.section("web"), "web", "proxy_hops", int, 0)
+    if hops > 0:  # behind nginx: the client's address (login throttle, logs) from X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     @app.errorhandler(AccessDenied)
     def _denied(exc: AccessDenied) -> Any:

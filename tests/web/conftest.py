@@ -92,7 +92,8 @@ def console_config(sim_base_url: str, db_url: str, oauth_url: str, public_url: s
     roles = {"compliance": [COMPLIANCE], "admin": [ADMIN], "hr": [hr], "finance": [finance]}
     return merge(base_config(sim_base_url, db_url), {
         "roles": roles, "server": {"public_url": public_url},
-        "web": {"secret_key": SECRET_KEY, "oauth_authorize_url": oauth_url}})
+        # Every test logs in from 127.0.0.1, many times a minute; test_security checks the default limit.
+        "web": {"secret_key": SECRET_KEY, "oauth_authorize_url": oauth_url, "login_attempts_per_minute": 10000}})
 
 
 def console_app(env: WecomEnv, seed: SeedResult, public_url: str = "http://console.test") -> tuple[Flask, Runtime]:

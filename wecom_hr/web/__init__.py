@@ -40,11 +40,13 @@ def _globals() -> dict[str, object]:
     return {"csrf_token": guard.csrf_token, "asset_url": asset_url, "site_title": TITLE}
 
 
-@bp.after_request
+@bp.after_app_request
 def _headers(response: Response) -> Response:
+    """Every response of the app, whichever blueprint served it (console, /receivables, /api/v1)."""
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.mimetype == "text/html":
+    if response.mimetype in ("text/html", "application/json", "text/csv"):  # names, notes, chats: never cached
         response.headers.setdefault("Cache-Control", "no-store")
     return response

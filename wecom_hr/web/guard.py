@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import jsonify, render_template, request, session
 
+from storage import sessions
 from wecom_hr.api.auth import runtime
 from wecom_hr.web import texts
 from wecom_hr.web.login import session_seconds
@@ -49,10 +50,18 @@ def _refuse() -> Any:
     return render_template("web/message.html", message=texts.CSRF_REFUSED, viewer=None), 403
 
 
+def _ended(userid: str) -> bool:
+    """The member logged out (anywhere) or lost access since this cookie was issued."""
+    gen = session.get("gen", 0)
+    with runtime().db.session_scope() as s:
+        return not isinstance(gen, int) or sessions.generation(s, userid) != gen
+
+
 def check_request() -> Any:
-    if not isinstance(session.get("userid"), str):
+    userid = session.get("userid")
+    if not isinstance(userid, str):
         return None
-    if _expired():
+    if _expired() or _ended(userid):
         session.clear()
         return None
     if request.method in SAFE_METHODS or request.headers.get("Authorization", "").startswith("Bearer "):

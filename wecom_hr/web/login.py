@@ -12,14 +12,16 @@ import hmac
 import secrets
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
+from storage import sessions
+from storage.db import utcnow
 from wecom_hr.api.auth import AccessDenied, api_user, runtime
 from wecom_hr.config import Settings, get
-from wecom_hr.web import texts
+from wecom_hr.web import texts, throttle
 from wecom_hr.wecom.errors import WeComError
 
 bp = Blueprint("login", __name__)
@@ -27,6 +29,7 @@ DEFAULT_AUTHORIZE_URL = "https://open.weixin.qq.com/connect/oauth2/authorize"
 CALLBACK_PATH = "/oauth/callback"
 HOME = "/console/"
 DEFAULT_SESSION_HOURS = 12
+MAX_NEXT = 2000
 
 
 class LoginError(Exception):
@@ -39,9 +42,17 @@ def session_seconds(settings: Settings) -> int:
 
 
 def safe_next(path: str, default: str = HOME) -> str:
-    """Only a path on this site: never another host, scheme-relative URL or backslash trick."""
-    ok = path.startswith("/") and not path.startswith("//") and "\\" not in path and "\n" not in path
-    return path if ok else default
+    """Only a path on this site: never another host, scheme-relative URL or backslash trick.
+
+    Any whitespace or control character refuses the path: werkzeug drops a TAB from ``Location``
+    (``/\t/evil.example`` would become ``//evil.example``) and a CR or LF cannot go in a header.
+    """
+    if len(path) > MAX_NEXT or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return default
+    if any(ch.isspace() or ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in path):
+        return default
+    parts = urlsplit(path)
+    return path if not parts.scheme and not parts.netloc and parts.path.startswith("/") else default
 
 
 def login_url(next_path: str) -> str:
@@ -72,14 +83,16 @@ def userid_for_code(code: str) -> str:
 def complete(code: str, state: str, default_next: str = HOME) -> str:
     """Check state, exchange the code, start a fresh session; returns where to go next."""
     expected = session.pop("oauth_state", None)
-    if not isinstance(expected, str) or not hmac.compare_digest(expected, state):
+    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), state.encode()):
         raise LoginError(texts.LOGIN_EXPIRED)
     if not code:
         raise LoginError(texts.LOGIN_NO_CODE)
     userid = userid_for_code(code)
     next_path = safe_next(str(session.get("oauth_next") or default_next), default_next)
+    with runtime().db.session_scope() as s:
+        gen = sessions.generation(s, userid)
     session.clear()  # no fixation: a login always gets a new session and a new CSRF token
-    session["userid"], session["login_at"] = userid, int(time.time())
+    session["userid"], session["login_at"], session["gen"] = userid, int(time.time()), gen
     return next_path
 
 
@@ -92,16 +105,25 @@ def root() -> Response:
     return redirect(HOME, 302)  # the address configured in WeCom's workbench may be the bare host
 
 
+def too_many() -> tuple[str, int, dict[str, str]]:
+    page, status = problem(429, texts.LOGIN_THROTTLED)
+    return page, status, {"Retry-After": "60"}
+
+
 @bp.get("/login")
 def login() -> Any:
     next_path = safe_next(request.args.get("next", HOME))
     if isinstance(session.get("userid"), str):
         return redirect(next_path, 302)
+    if not throttle.allow_attempt():
+        return too_many()
     return redirect(authorize_url(runtime().settings, next_path), 302)
 
 
 @bp.get(CALLBACK_PATH)
-def oauth_callback() -> Response | tuple[str, int]:
+def oauth_callback() -> Any:
+    if not throttle.allow_attempt():
+        return too_many()
     try:
         target = complete(request.args.get("code", ""), request.args.get("state", ""))
         api_user()  # ACCESS_CHECKS: a member who left cannot start a session
@@ -122,5 +144,9 @@ def logout_form() -> Any:
 
 @bp.post("/logout")
 def logout() -> tuple[str, int]:
+    userid = session.get("userid")
+    if isinstance(userid, str):  # ends the session on the server too: a copied cookie stops working
+        with runtime().db.session_scope() as s:
+            sessions.end_all(s, userid, utcnow())
     session.clear()  # the CSRF check (guard.py) ran before this view
     return render_template("web/message.html", message=texts.LOGGED_OUT, viewer=None, show_login=True), 200

@@ -12,6 +12,7 @@ LOGIN_MEMBERS_ONLY = "仅限企业成员使用"
 ACCOUNT_REVOKED = "您的账号已无权访问"
 LOGGED_OUT = "您已退出登录"
 CSRF_REFUSED = "页面已过期，请刷新后重试"
+LOGIN_THROTTLED = "登录尝试过于频繁，请一分钟后再试"
 
 # Role checks.
 FORBIDDEN = "您的角色无权查看此页面"
