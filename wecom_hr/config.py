@@ -68,7 +68,9 @@ class WorkerSettings:
 @dataclass(frozen=True)
 class CallbackSettings:
     max_body_bytes: int = 64 * 1024
-    replay_window_seconds: int = 0  # 0: accept any timestamp (WeCom retries within minutes)
+    # A callback stamped further than this from our clock is refused (403); WeCom retries within
+    # minutes. 0 accepts any timestamp, which lets a captured callback be replayed for ever.
+    replay_window_seconds: int = 3600
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,21 @@ def snake(name: str) -> str:
     return _CAMEL.sub("_", name).lower()
 
 
+MAX_DEPTH = 16  # WeCom's deepest event nests 4 levels (SelectedItems/SelectedItem/OptionIds/OptionId)
+MAX_CREATE_TIME = 10**11  # seconds; anything longer is not a timestamp
+
+
+def _too_deep(root: Element, limit: int = MAX_DEPTH) -> bool:
+    """Measured without recursion, before _value recurses: 9,000 nested elements cost no stack."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in node)
+    return False
+
+
 def _value(node: Element) -> Any:
     children = list(node)
     if not children:
@@ -73,6 +88,8 @@ def parse_xml(data: bytes | str) -> dict[str, Any]:
         raise MalformedEventError(type(exc).__name__) from None
     if root.tag != "xml":
         raise MalformedEventError("root element is not <xml>")
+    if _too_deep(root):
+        raise MalformedEventError(f"elements nested deeper than {MAX_DEPTH}")
     value = _value(root)
     if not isinstance(value, dict):
         raise MalformedEventError("empty document")
@@ -82,9 +99,11 @@ def parse_xml(data: bytes | str) -> dict[str, Any]:
 def parse_event(data: bytes | str) -> Event:
     fields = parse_xml(data)
     try:
-        create_time = int(fields.get("create_time") or 0)
+        raw = str(fields.get("create_time") or 0).strip()
+        if len(raw) > 12 or not 0 <= (create_time := int(raw)) < MAX_CREATE_TIME:
+            raise ValueError(raw)
     except (TypeError, ValueError):
-        raise MalformedEventError("CreateTime is not a number") from None
+        raise MalformedEventError("CreateTime is not a timestamp") from None
     for name in ("msg_type", "event", "change_type"):
         if not isinstance(fields.get(name, ""), str):
             raise MalformedEventError(f"{name} is not text")

@@ -126,7 +126,7 @@ def test_hostile_xml_inside_a_valid_envelope_is_400(client: FlaskClient, db: Dat
 
 def test_ciphertext_for_another_corp_is_400(client: FlaskClient, db: Database) -> None:
     other = WXBizMsgCrypt(TEST_TOKEN, TEST_AES_KEY, "wwOTHERCORP")
-    env = other.seal(event_xml().encode(), "1700000000", "n")
+    env = other.seal(event_xml().encode(), str(int(time.time())), "n")
     body = f"<xml><Encrypt><![CDATA[{env.encrypt}]]></Encrypt></xml>".encode()
     params = {"msg_signature": env.msg_signature, "timestamp": env.timestamp, "nonce": env.nonce}
     assert post(client, params, body) == 400

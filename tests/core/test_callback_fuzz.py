@@ -4,6 +4,7 @@ genuine event, never a 500, and nothing is stored that WeCom did not sign."""
 from __future__ import annotations
 
 import base64
+import time
 
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -53,7 +54,8 @@ def test_validly_signed_garbage_is_400_not_500(db: Database, payload: bytes) -> 
     """WeCom's signature over ciphertext that decrypts to junk, or to XML that is not an event."""
     client = client_for(db)
     encrypt = CRYPTO.encrypt(payload)
-    params = {"msg_signature": signature(TEST_TOKEN, "1", "n", encrypt), "timestamp": "1", "nonce": "n"}
+    ts = str(int(time.time()))
+    params = {"msg_signature": signature(TEST_TOKEN, ts, "n", encrypt), "timestamp": ts, "nonce": "n"}
     body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode()
     res = client.post("/wecom/callback", query_string=params, data=body, content_type="text/xml")
     assert res.status_code in (200, 400)

@@ -19,6 +19,7 @@ def int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only ("²" is a digit to str.isdigit) and a bounded length before int() runs.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(high)) or not low <= int(raw) <= high:
         raise AccessDenied(400, f"{name} must be a number {low}..{high}")
     return int(raw)

@@ -21,7 +21,9 @@ def parse_time(value: str, tz: str, name: str, end: bool = False) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
+        if len(value) > 15:  # epoch milliseconds beyond the year 33000 are not a time
+            raise FilterError(f"{name} must be epoch milliseconds of at most 15 digits")
         return int(value)
     try:
         if len(value) == 10:
@@ -29,11 +31,14 @@ def parse_time(value: str, tz: str, name: str, end: bool = False) -> int | None:
             moment = datetime(day.year, day.month, day.day)
         else:
             moment = datetime.fromisoformat(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise FilterError(f"{name} must be a date (2024-05-01), an ISO datetime or epoch milliseconds") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(tz))
-    return int(moment.timestamp() * 1000)
+    try:
+        return int(moment.timestamp() * 1000)
+    except (OverflowError, OSError, ValueError):
+        raise FilterError(f"{name} is out of range") from None
 
 
 def from_args(args: Mapping[str, str], tz: str) -> Filters:

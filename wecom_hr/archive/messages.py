@@ -109,7 +109,8 @@ def parse_message(raw: str, seq: int) -> NewMessage:
     tolist = [str(u) for u in body.get("tolist") or [] if isinstance(u, (str, int))]
     roomid = str(body.get("roomid") or "")
     raw_time = body.get("msgtime") or body.get("time") or 0
-    msgtime = int(raw_time) if isinstance(raw_time, (int, float, str)) and str(raw_time).isdigit() else 0
+    text_time = str(raw_time)
+    msgtime = int(text_time) if text_time.isascii() and text_time.isdigit() and len(text_time) <= 15 else 0
     conv = roomid or "p:" + "|".join(sorted({sender, *tolist}))
     revoke = body.get("revoke") if msgtype == "revoke" else None
     return NewMessage(

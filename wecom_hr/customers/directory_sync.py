@@ -26,11 +26,15 @@ from wecom_hr.wecom import WeComClient
 # Other features react to a member leaving (the departure handover): (ctx, userid) -> None.
 MEMBER_LEFT_LISTENERS: list[Callable[[HandlerContext, str], None]] = []
 
+MAX_IDS = 1000  # a member belongs to at most a few hundred departments
+
 
 def ints(value: Any) -> list[int]:
     """"1,2" / ["1", "2"] / [1, 2] -> [1, 2]; WeCom sends comma lists in events, arrays in the API."""
     items = value if isinstance(value, list) else str(value or "").split(",")
-    return [int(x) for x in (str(i).strip() for i in items) if x.lstrip("-").isdigit()]
+    # ASCII digits of a bounded length only: a department id is a 32-bit integer, not "²" or 5,000 digits.
+    return [int(x) for x in (str(i).strip() for i in items[:MAX_IDS])
+            if x.lstrip("-").isascii() and x.lstrip("-").isdigit() and len(x) <= 10]
 
 
 def _opt_int(value: Any) -> int | None:

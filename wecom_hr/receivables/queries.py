@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from storage import directory
+from storage import departures, directory
 from storage.db import iso
 from storage.receivables import (
     UNPAID,
@@ -28,9 +28,10 @@ from storage.receivables import (
     latest_letter,
     money,
 )
-from wecom_hr.receivables.recipients import successor_of
 
 MAX_PER_PAGE = 200
+MAX_OVERDUE_DAYS = 36500
+MAX_PAGE = 10**6
 
 
 class BadQuery(ValueError):
@@ -58,7 +59,9 @@ def may_see(session: Session, userid: str, roles: frozenset[str], receivable: Re
     owners = visible_owners(session, userid, roles)
     if owners is None or receivable.salesperson in owners:
         return True
-    return successor_of(session, receivable.salesperson) == userid
+    # A successor sees only what an approved departure handed to them (not a draft's proposal).
+    return departures.inherits_receivable(session, userid, receivable.salesperson, receivable.id,
+                                          receivable.external_userid)
 
 
 def overdue_filter(value: str, today: date) -> ColumnElement[bool] | None:
@@ -70,17 +73,19 @@ def overdue_filter(value: str, today: date) -> ColumnElement[bool] | None:
         return Receivable.status.in_(UNPAID) & (Receivable.due_on < today)
     if text in ("0", "false", "no"):
         return ~(Receivable.status.in_(UNPAID) & (Receivable.due_on < today))
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
+        if len(text) > 5 or int(text) > MAX_OVERDUE_DAYS:
+            raise BadQuery(f"overdue: a number of days must be at most {MAX_OVERDUE_DAYS}")
         return Receivable.status.in_(UNPAID) & (Receivable.due_on <= date.fromordinal(today.toordinal() - int(text)))
     raise BadQuery("overdue: must be true, false or a number of days")
 
 
 def page_args(page: str, per_page: str) -> tuple[int, int]:
-    try:
-        p, n = int(page or 1), int(per_page or 50)
-    except ValueError:
-        raise BadQuery("page and per_page must be numbers") from None
-    if p < 1 or not 1 <= n <= MAX_PER_PAGE:
+    raw = [(page or "1").strip(), (per_page or "50").strip()]
+    if not all(r.isascii() and r.isdigit() and len(r) <= 7 for r in raw):
+        raise BadQuery(f"page and per_page must be numbers (page 1..{MAX_PAGE})")
+    p, n = int(raw[0]), int(raw[1])
+    if not 1 <= p <= MAX_PAGE or not 1 <= n <= MAX_PER_PAGE:
         raise BadQuery(f"page must be >= 1 and per_page 1..{MAX_PER_PAGE}")
     return p, n
 
