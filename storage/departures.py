@@ -40,6 +40,9 @@ ID = BigInteger().with_variant(Integer, "sqlite")
 DRAFT, PENDING_APPROVAL, APPROVED = "draft", "pending_approval", "approved"
 TRANSFERRING, COMPLETED, REJECTED, CANCELLED = "transferring", "completed", "rejected", "cancelled"
 CLOSED = (COMPLETED, CANCELLED)
+# A handover exists (successors have rights, the leaver's access may end) only once it was approved.
+HANDED_OVER = (APPROVED, TRANSFERRING, COMPLETED)
+REVOKED_NOW = "revoked_now"  # summary key: HR ended the member's access before the last day (who, when, why)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     DRAFT: (PENDING_APPROVAL, CANCELLED),
     PENDING_APPROVAL: (APPROVED, REJECTED, CANCELLED),
@@ -181,10 +184,37 @@ def latest_of(session: Session, userid: str) -> Departure | None:
                           .order_by(Departure.id.desc()).limit(1))
 
 
+def approved_of(session: Session, userid: str) -> Departure | None:
+    """The member's newest departure that was approved (a draft, pending or rejected one hands nothing over)."""
+    return session.scalar(select(Departure).where(Departure.userid == userid, Departure.state.in_(HANDED_OVER))
+                          .order_by(Departure.id.desc()).limit(1))
+
+
 def successor_of(session: Session, userid: str) -> str | None:
-    """The default successor of the member's newest departure (receivables route a leaver's items here)."""
-    found = latest_of(session, userid)
+    """The default successor of the member's approved departure (receivables route a leaver's items here)."""
+    found = approved_of(session, userid)
     return found.successor if found else None
+
+
+def heir_of_customer(session: Session, dep: Departure, external_userid: str) -> str | None:
+    """Who inherits one customer of ``dep``: the member WeCom moved it to, else the one asked for, else the
+    departure's default successor; None when the customer is not in the handover."""
+    row = item(session, dep.id, CUSTOMER, external_userid)
+    if row is None:
+        return None
+    return (row.takeover if row.status == DONE else None) or row.successor or dep.successor
+
+
+def inherits_receivable(session: Session, userid: str, owner: str, receivable_id: int, external_userid: str) -> bool:
+    """Whether ``userid`` was handed this receivable by ``owner``'s approved departure: it is in the snapshot,
+    or it belongs to a customer in the handover, and its customer's heir is ``userid``."""
+    dep = approved_of(session, owner)
+    if dep is None:
+        return False
+    listed = item(session, dep.id, RECEIVABLE, str(receivable_id))
+    customer = str(listed.detail.get("external_userid") or "") if listed is not None else external_userid
+    heir = heir_of_customer(session, dep, customer) if customer else None
+    return (heir or (dep.successor if listed is not None else None)) == userid
 
 
 def items(session: Session, departure_id: int, kind: str | None = None,

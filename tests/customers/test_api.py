@@ -107,3 +107,21 @@ def test_core_fields_cannot_be_changed_through_the_api(pool: Corp) -> None:
     assert pool.env.api("PATCH", f"{API}/{ext}", other, json={"note": "x"}).status_code == 404
     customer = pool.customer(ext)
     assert customer is not None and customer.first_owner == me
+
+
+def test_a_shared_customer_shows_a_salesperson_only_their_own_remarks(pool: Corp) -> None:
+    """Issue 16 row 12: what a colleague wrote on their relation (remark, description, mobile) is theirs."""
+    me, colleague = pool.seller(0, 0), pool.seller(1, 0)
+    shared = pool.seed.customers[me][0]
+    pool.sim.scenario.add_customer(colleague, shared, "共享客户", remark="王总-私人", description="只和我谈价",
+                                   remark_mobiles=["13900001111"])
+    pool.env.drain()
+    body = get(pool, me, f"{API}/{shared}").get_json()
+    relations = {r["userid"]: r for r in body["relations"]["current"]}
+    assert set(relations) == {me, colleague}
+    theirs = relations[colleague]
+    assert theirs["private"] is True and theirs["remark"] is None and theirs["remark_mobiles"] is None
+    assert "13900001111" not in str(body) and "只和我谈价" not in str(body) and "王总-私人" not in str(body)
+    assert relations[me].get("private") is None  # their own relation is whole
+    full = get(pool, COMPLIANCE, f"{API}/{shared}").get_json()  # compliance sees everything
+    assert "13900001111" in str(full) and "只和我谈价" in str(full)

@@ -189,10 +189,13 @@ def test_access_ends_on_the_last_day_and_leavers_are_not_successors(corp: Corp) 
     corp.start(leaving, last_day=utcnow().date() + timedelta(days=10))
     assert corp.env.api("GET", "/api/v1/customers", leaving).status_code == 200  # not yet
     dep = corp.start(later, last_day=utcnow().date() - timedelta(days=1))
-    denied = corp.env.api("GET", "/api/v1/customers", later)
-    assert denied.status_code == 403 and "last day" in denied.get_json()["error"]
+    # Pending approval revokes nothing, even past the last day: HR alone cannot lock anyone out.
+    assert corp.env.api("GET", "/api/v1/customers", later).status_code == 200
     options = [o["id"] for o in corp.card(dep["id"])["select_list"][1]["option_list"]]
     assert leaving not in options and later not in options and successor in options
+    corp.approve(dep["id"], corp.manager(0), successor)
+    denied = corp.env.api("GET", "/api/v1/customers", later)
+    assert denied.status_code == 403 and "last day" in denied.get_json()["error"]
     res = corp.env.api("PUT", f"/api/v1/departures/{dep['id']}/customers/{corp.seed.customers[later][0]}",
                        corp.hr, json={"successor": leaving})
     assert res.status_code == 409

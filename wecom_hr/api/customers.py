@@ -58,7 +58,8 @@ def _visible_customer(session: Any, external_userid: str) -> Customer:
 @bp.get("/<external_userid>")
 def get_customer(external_userid: str) -> Any:
     with runtime().db.session_scope() as session:
-        return jsonify(queries.customer_detail(session, _visible_customer(session, external_userid)))
+        customer = _visible_customer(session, external_userid)
+        return jsonify(queries.customer_detail(session, customer, scope_for(session, api_user()).allows_owner))
 
 
 @bp.patch("/<external_userid>")
@@ -79,5 +80,5 @@ def update_customer(external_userid: str) -> Any:
             history(session, external_userid, "note_updated", {"note": [customer.note, note]},
                     Origin("api", api_call="PATCH /api/v1/customers", actor=user.userid), utcnow())
             customer.note = note
-        return jsonify(queries.customer_detail(session, customer))
+        return jsonify(queries.customer_detail(session, customer, scope_for(session, user).allows_owner))
 

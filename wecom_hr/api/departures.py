@@ -7,6 +7,9 @@ GET  /api/v1/departures/<id>?successor=&page=&per_page=   state, customers, chat
 PUT  /api/v1/departures/<id>/customers/<external_userid>  {successor}   (hr, admin, the member's managers)
 POST /api/v1/departures/<id>/submit          {successor?}   draft/rejected → a new approval card (hr, admin)
 POST /api/v1/departures/<id>/cancel          before any transfer was requested (hr, admin)
+POST /api/v1/departures/<id>/revoke          {reason}  end the member's access before the last day (hr, admin)
+
+A successor sees a departure only once it was approved, and only what it hands them.
 """
 
 from __future__ import annotations
@@ -18,11 +21,19 @@ from flask import Blueprint, jsonify, request
 
 from storage import directory
 from storage.db import utcnow
-from storage.departures import TRANSITIONS, Departure, get
+from storage.departures import HANDED_OVER, TRANSITIONS, Departure, cards_of, get
 from wecom_hr.api.auth import AccessDenied, ApiUser, api_user, require_roles, runtime
 from wecom_hr.api.params import int_arg
 from wecom_hr.departures import report
-from wecom_hr.departures.start import DepartureError, StartRequest, cancel, set_successor, start, submit
+from wecom_hr.departures.start import (
+    DepartureError,
+    StartRequest,
+    cancel,
+    revoke_now,
+    set_successor,
+    start,
+    submit,
+)
 
 bp = Blueprint("departures_api", __name__, url_prefix="/api/v1/departures")
 STAFF = ("hr", "admin")
@@ -100,19 +111,29 @@ def _manages(s: Any, user: ApiUser, dep: Departure) -> bool:
     return user.has(*STAFF) or user.userid in directory.managers_of(s, dep.userid)
 
 
+def _manager_choices(s: Any, user: ApiUser, dep: Departure) -> set[str]:
+    """Whom a manager (not HR) may name: their team, themselves, and the members the cards offered."""
+    offered = {u for card in cards_of(s, dep.id) for u in (card.options or [])}
+    return directory.team_of(s, user.userid) | {user.userid} | offered
+
+
 @bp.get("/<int:departure_id>")
 def show(departure_id: int) -> Any:
     user = api_user()
     successor = request.args.get("successor", "").strip() or None
     with runtime().db.session_scope() as s:
         dep = _load(s, departure_id)
-        if not _manages(s, user, dep):
-            if successor != user.userid:
-                raise AccessDenied(404, "no such departure")  # whether it exists is not for everyone to learn
-            if not report.customers_page(s, dep, successor, 1, 1)["total"]:
-                raise AccessDenied(404, "no such departure")
-        return jsonify(report.departure_json(s, dep, successor, int_arg("page", 1, 1, 10**6),
-                                             int_arg("per_page", 500, 1, MAX_PER_PAGE)))
+        page, per_page = int_arg("page", 1, 1, 10**6), int_arg("per_page", 500, 1, MAX_PER_PAGE)
+        if _manages(s, user, dep):
+            return jsonify(report.departure_json(s, dep, successor, page, per_page))
+        # A successor has rights only through an approved departure, and only to what it hands them;
+        # whether a departure exists is not for everyone else to learn.
+        if successor != user.userid or dep.state not in HANDED_OVER:
+            raise AccessDenied(404, "no such departure")
+        mine = report.successor_json(s, dep, user.userid, page, per_page)
+        if not (mine["customers"]["total"] or mine["receivables"]["items"] or mine["group_chats"]["items"]):
+            raise AccessDenied(404, "no such departure")
+        return jsonify(mine)
 
 
 @bp.put("/<int:departure_id>/customers/<external_userid>")
@@ -125,6 +146,8 @@ def reassign(departure_id: int, external_userid: str) -> Any:
             dep = _load(s, departure_id)
             if not _manages(s, user, dep):
                 raise AccessDenied(403, "only HR, admin or the member's manager may reassign customers")
+            if not user.has(*STAFF) and successor not in _manager_choices(s, user, dep):
+                raise AccessDenied(403, "a manager may choose a successor from their own team or the card's options")
             set_successor(s, rt, dep, external_userid, successor, user.userid, utcnow())
             row = report.customers_page(s, dep, None, 1, 1)["counts"]
     except DepartureError as exc:
@@ -158,6 +181,21 @@ def withdraw(departure_id: int) -> Any:
         with rt.db.session_scope() as s:
             dep = _load(s, departure_id)
             cancel(s, rt, dep, api_user().userid, utcnow())
+            out = report.summary_json(s, dep)
+    except DepartureError as exc:
+        return _failed(exc)
+    return jsonify(out)
+
+
+@bp.post("/<int:departure_id>/revoke")
+@require_roles(*STAFF)
+def revoke(departure_id: int) -> Any:
+    reason = _text(_body(), "reason", 500, required=True)
+    rt = runtime()
+    try:
+        with rt.db.session_scope() as s:
+            dep = _load(s, departure_id)
+            revoke_now(s, dep, api_user().userid, reason, utcnow())
             out = report.summary_json(s, dep)
     except DepartureError as exc:
         return _failed(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,13 +74,29 @@ def _owners(session: Session, exts: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def customer_detail(session: Session, customer: Customer) -> dict[str, Any]:
+# What one member wrote about the customer on their own relation: not for a colleague who shares it.
+PRIVATE_FIELDS = ("remark", "description", "remark_corp_name", "remark_mobiles", "tags", "state")
+
+
+def customer_detail(session: Session, customer: Customer, may_read: Callable[[str], bool] = lambda _: True
+                    ) -> dict[str, Any]:
+    """The customer, relations and history; ``may_read(userid)`` says whose private fields
+    (remark, description, mobile numbers, tags) the caller may read — others' are withheld."""
     episodes = follows_of(session, customer.external_userid)
     names = {u: directory.display_name(session, u) for u in {e.userid for e in episodes}}
+
+    def relation(e: CustomerFollow) -> dict[str, Any]:
+        out = relation_json(e, names)
+        return out if may_read(e.userid) else {**out, **dict.fromkeys(PRIVATE_FIELDS), "private": True}
+
+    def change(c: CustomerChange) -> dict[str, Any]:
+        out = change_json(c)
+        return out if not c.userid or may_read(c.userid) else {**out, "changes": {}, "private": True}
+
     return {"customer": dict(customer_json(customer), note=customer.note),
-            "relations": {"current": [relation_json(e, names) for e in episodes if e.is_open],
-                          "past": [relation_json(e, names) for e in episodes if not e.is_open]},
-            "history": [change_json(c) for c in history_of(session, customer.external_userid)]}
+            "relations": {"current": [relation(e) for e in episodes if e.is_open],
+                          "past": [relation(e) for e in episodes if not e.is_open]},
+            "history": [change(c) for c in history_of(session, customer.external_userid)]}
 
 
 def customer_json(c: Customer) -> dict[str, Any]:

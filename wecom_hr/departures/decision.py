@@ -25,6 +25,7 @@ from storage.departures import (
     CARD_OPEN,
     PENDING_APPROVAL,
     REJECTED,
+    REVOKED_NOW,
     Departure,
     DepartureCard,
     card_by_task,
@@ -120,6 +121,8 @@ def decide(ctx: HandlerContext, s: Session, dep: Departure, card: DepartureCard,
     move(dep, APPROVED if choice.approve else REJECTED, ctx.now)
     if choice.approve:
         dep.successor = choice.successor
+    elif REVOKED_NOW in (dep.summary or {}):  # a rejection restores access HR ended early
+        dep.summary = {k: v for k, v in dep.summary.items() if k != REVOKED_NOW}
     dep.decided_by, dep.decided_at = clicker, ctx.now
     card.status, card.decision = CARD_DECIDED, "approve" if choice.approve else "reject"
     card.decided_by, card.decided_at = clicker, ctx.now

@@ -84,6 +84,21 @@ def departure_json(session: Session, dep: Departure, successor: str | None = Non
                       for c in cards_of(session, dep.id)]}
 
 
+def successor_json(session: Session, dep: Departure, successor: str, page: int = 1,
+                   per_page: int = 500) -> dict[str, Any]:
+    """What a successor of an approved departure may read: who left, when, and only the customers,
+    group chats and receivables handed to them — no HR note, approvers or others' shares."""
+    chats = [item_json(r) for r in items(session, dep.id, GROUP_CHAT)
+             if ((r.takeover if r.status == DONE else None) or r.successor or dep.successor) == successor]
+    mine = [r for r in receivables_json(session, dep)["items"] if r["successor"] == successor]
+    return {"id": dep.id, "userid": dep.userid, "member_name": dep.member_name, "state": dep.state,
+            "last_day": dep.last_day.isoformat(), "viewer": "successor",
+            "customers": customers_page(session, dep, successor, page, per_page),
+            "group_chats": {"items": chats},
+            "receivables": {"total_outstanding": str(sum((money(r.get("outstanding")) for r in mine), Decimal("0.00"))),
+                            "overdue": sum(bool(r.get("overdue")) for r in mine), "items": mine}}
+
+
 def list_json(session: Session, state: str | None, page: int, per_page: int) -> dict[str, Any]:
     query = select(Departure)
     if state:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage import audit, directory, outbox
+from storage import audit, directory, outbox, sessions
 from storage.departures import (
     AT_LIMIT,
     CANCELLED,
@@ -25,6 +25,8 @@ from storage.departures import (
     NO_RECORD,
     PENDING,
     REFUSED,
+    REJECTED,
+    REVOKED_NOW,
     TRANSFERRING,
     Departure,
     cards_of,
@@ -154,3 +156,15 @@ def set_successor(session: Session, runtime: Runtime, dep: Departure, ext: str, 
     audit.record(session, actor, "departure.successor_set", {"departure_id": dep.id, "external_userid": ext,
                                                              "successor": [previous, successor]}, at=now)
 
+
+def revoke_now(session: Session, dep: Departure, actor: str, reason: str, now: datetime) -> None:
+    """HR ends a departing member's access before the last day; recorded with its reason."""
+    if dep.state in (REJECTED, CANCELLED):
+        raise DepartureError(409, f"the departure is {dep.state}; nothing to revoke")
+    if not reason.strip():
+        raise DepartureError(400, "reason is required to revoke access before the last day")
+    dep.summary = {**(dep.summary or {}), REVOKED_NOW: {"by": actor, "at": now.isoformat(), "reason": reason}}
+    dep.updated_at = now
+    sessions.end_all(session, dep.userid, now)
+    audit.record(session, actor, "departure.access_revoked", {"departure_id": dep.id, "userid": dep.userid,
+                                                               "reason": reason}, at=now)
