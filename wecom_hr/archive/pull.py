@@ -44,6 +44,9 @@ log = logging.getLogger("wecom_hr.archive")
 
 # Called inside the append transaction with the messages just archived; returns watch-list hits.
 OnAppended = Callable[[Session, list[NewMessage]], int]
+# Called before the append transaction opens with the messages about to be appended, so slow work
+# (watch-list matching) never holds the write lock; returns the OnAppended for that transaction.
+BeforeAppend = Callable[[list[NewMessage]], OnAppended]
 
 
 @dataclass
@@ -120,7 +123,8 @@ def _open(source: ChatSource, keys: KeyRing, envelope_id: int, seq: int, version
 
 
 def decrypt_pending(db: Database, source: ChatSource, keys: KeyRing, chain_key: bytes = b"", batch: int = 1000,
-                    retry_failed: bool = False, on_appended: OnAppended | None = None) -> DecryptReport:
+                    retry_failed: bool = False, on_appended: OnAppended | None = None,
+                    before_append: BeforeAppend | None = None) -> DecryptReport:
     report, after = DecryptReport(), 0
     while True:
         with db.session_scope() as s:
@@ -133,11 +137,15 @@ def decrypt_pending(db: Database, source: ChatSource, keys: KeyRing, chain_key: 
             return report
         after = due[-1][0]
         opened = [_open(source, keys, *e) for e in due]  # outside a transaction: SDK calls can be slow
+        done = [o for o in opened if o.status == DONE]
+        fresh = [o.message for o in done if o.message]
+        hooks = [on_appended] if on_appended is not None else []
+        if before_append is not None and fresh:
+            hooks.append(before_append(fresh))  # e.g. watch-list matching, before the write transaction opens
         with db.session_scope() as s:
-            done = [o for o in opened if o.status == DONE]
-            appended = append_messages(s, [o.message for o in done if o.message], chain_key)
-            if on_appended is not None and appended:
-                report.hits += on_appended(s, [m for _, m in appended])
+            appended = append_messages(s, fresh, chain_key)
+            for hook in hooks if appended else []:
+                report.hits += hook(s, [m for _, m in appended])
             mark_envelopes(s, [o.envelope_id for o in done], DONE)
             mark_envelopes(s, [o.envelope_id for o in opened if o.status == NOKEY], NOKEY,
                            "no private key for this publickey_ver")

@@ -114,6 +114,9 @@ def context(session: Session, msgid: str, before: int = 10, after: int = 10) -> 
             "conversation": doc.conv}
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def csv_lines(session: Session, ids: Sequence[int], batch: int = 1000) -> Iterator[str]:
     """CSV text (header first) for the messages ``ids``, in that order."""
     buf = io.StringIO()
@@ -125,8 +128,9 @@ def csv_lines(session: Session, ids: Sequence[int], batch: int = 1000) -> Iterat
         revoked = _revocations(session, (m.msgid for m in rows.values()))
         for i in chunk:
             m = rows[i]
-            # A leading = + - @ makes spreadsheets run the cell as a formula; a quote defuses it.
-            text = "'" + m.text if m.text[:1] in ("=", "+", "-", "@") else m.text
+            # A leading = + - @ (or a TAB/CR/LF before one, which spreadsheets strip) makes them run
+            # the cell as a formula; a quote defuses it.
+            text = "'" + m.text if m.text[:1] in _FORMULA_STARTS else m.text
             writer.writerow((m.msgid, iso(m.msgtime), m.sender, m.customer, m.roomid, m.msgtype, text,
                              revoked.get(m.msgid, "")))
         yield buf.getvalue()

@@ -18,10 +18,10 @@ from storage.archive_store import NewMessage, envelope_counts, pull_requests, wa
 from wecom_hr.archive import media
 from wecom_hr.archive.keys import KeyRing
 from wecom_hr.archive.messages import media_refs
-from wecom_hr.archive.pull import decrypt_pending, pull_envelopes
+from wecom_hr.archive.pull import BeforeAppend, OnAppended, decrypt_pending, pull_envelopes
 from wecom_hr.archive.settings import ArchiveSettings, from_settings
 from wecom_hr.archive.source import ChatSource, SdkSource
-from wecom_hr.archive.watch import load_rules, match_and_alert
+from wecom_hr.archive.watch import find_matches, load_rules, record_hits
 
 if TYPE_CHECKING:
     from wecom_hr.runtime import Runtime
@@ -55,23 +55,33 @@ def link_for(runtime: Runtime, msgid: str) -> str:
     return f"{runtime.settings.public_url}/api/v1/archive/messages/{quote(msgid, safe='')}/context"
 
 
-def _watcher(runtime: Runtime, settings: ArchiveSettings, now: datetime):  # type: ignore[no-untyped-def]
+def _watcher(runtime: Runtime, settings: ArchiveSettings, now: datetime) -> BeforeAppend:
+    """Watch-list matching before the append transaction (rules read in their own short session);
+    inside it, only the media registration and the hits of the messages actually appended."""
     to = recipients(runtime, settings)
 
-    def on_appended(session: Session, messages: list[NewMessage]) -> int:
-        if settings.media_dir:
-            media.register(session, [(m.msgid, f, md5) for m in messages for f, md5 in media_refs(m.raw)], now)
-        rules = load_rules(session, settings)
-        return match_and_alert(session, rules, messages, to, lambda m: link_for(runtime, m), now)
+    def before_append(batch: list[NewMessage]) -> OnAppended:
+        with runtime.db.session_scope() as s:
+            rules = load_rules(s, settings)
+        matches = find_matches(rules, batch)
 
-    return on_appended
+        def on_appended(session: Session, messages: list[NewMessage]) -> int:
+            if settings.media_dir:
+                media.register(session, [(m.msgid, f, md5) for m in messages for f, md5 in media_refs(m.raw)], now)
+            appended = {m.msgid for m in messages}  # a message already archived is not matched again
+            return record_hits(session, [m for m in matches if m.message.msgid in appended], to,
+                               lambda m: link_for(runtime, m), now)
+
+        return on_appended
+
+    return before_append
 
 
 def _decrypt(runtime: Runtime, settings: ArchiveSettings, source: ChatSource, now: datetime,
              retry_failed: bool) -> dict[str, Any]:
     keys = getattr(runtime, "archive_keys", None) or KeyRing(settings.private_keys)  # demo: in-memory keys
     report = decrypt_pending(runtime.db, source, keys, settings.chain_key.encode(), settings.decrypt_batch,
-                             retry_failed, _watcher(runtime, settings, now))
+                             retry_failed, before_append=_watcher(runtime, settings, now))
     return {"appended": report.appended, "nokey": report.nokey, "failed": report.failed, "hits": report.hits,
             "missing_key_versions": sorted(report.missing_versions), "errors": report.errors[:5]}
 

@@ -18,9 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
+
 from wecom_hr.config import ConfigError, Settings, get
 
 SEVERITIES = ("low", "medium", "high")
+MAX_PATTERN_CHARS = 500  # a watch-list regex longer than this is refused
 _KNOWN = {"sdk_path", "private_keys", "batch_size", "sdk_timeout_seconds", "call_timeout_seconds", "proxy",
           "proxy_password", "chain_key", "media_dir", "media_max_bytes", "media_per_run", "alert_recipients",
           "default_rules", "watch_rules", "decrypt_batch", "retention_days", "legal_hold"}
@@ -72,6 +75,30 @@ def _str_list(value: Any, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def compile_pattern(pattern: str) -> Any:
+    """A watch-list regex, case-insensitive, compiled with RE2: matching is linear in the text, so a
+    pattern like ``(a+)+$`` cannot hang the archive pull. Raises ``re2.error`` if RE2 cannot run it."""
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
+def _check_pattern(pattern: str, key: str) -> None:
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise ConfigError(key, f"a regular expression must be at most {MAX_PATTERN_CHARS} characters")
+    try:
+        compile_pattern(pattern)
+    except re2.error as exc:
+        try:
+            re.compile(pattern)
+        except re.error as bad:
+            raise ConfigError(key, f"{pattern!r} is not a valid regular expression ({bad})") from None
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ConfigError(key, f"{pattern!r} uses a construct the linear-time engine does not support "
+                               f"(backreference/lookaround): {reason}") from None
+
+
 def watch_rule(table: Mapping[str, Any], path: str) -> WatchRuleSpec:
     """Validate one rule (from config or the API); errors name ``path.key``."""
     if not isinstance(table, Mapping):
@@ -85,10 +112,7 @@ def watch_rule(table: Mapping[str, Any], path: str) -> WatchRuleSpec:
     keywords = _str_list(table.get("keywords", []), f"{path}.keywords")
     regexes = _str_list(table.get("regexes", []), f"{path}.regexes")
     for pattern in regexes:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(f"{path}.regexes", f"{pattern!r} is not a valid regular expression ({exc})") from None
+        _check_pattern(pattern, f"{path}.regexes")
     if not any(k.strip() for k in keywords) and not regexes:
         raise ConfigError(f"{path}.keywords", "a rule needs at least one keyword or regex")
     departments = table.get("departments", [])

@@ -1,19 +1,22 @@
 """Watch-lists: rules matched on the extracted text of each newly archived message.
 
-A hit is recorded once per (rule, msgid) and alerts the compliance officers with a WeCom card
-through the outbox, in the same transaction that archives the message: a re-run of the decrypt
-pass can neither lose the alert nor send it twice.
+Matching runs before the append transaction opens (``find_matches``: pure CPU, RE2 so linear in
+the text, over at most ``MATCH_CHARS`` characters), so a slow rule never holds the write lock.
+A hit is then recorded (``record_hits``) once per (rule, msgid) and alerts the compliance officers
+with a WeCom card through the outbox, in the same transaction that archives the message: a re-run
+of the decrypt pass can neither lose the alert nor send it twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+import re2
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -25,7 +28,7 @@ from storage.archive_store import NewMessage
 from storage.archive_text import fold
 from wecom_hr.archive import metrics
 from wecom_hr.archive.messages import is_external
-from wecom_hr.archive.settings import ArchiveSettings, WatchRuleSpec, watch_rule
+from wecom_hr.archive.settings import ArchiveSettings, WatchRuleSpec, compile_pattern, watch_rule
 from wecom_hr.config import ConfigError
 
 # The default pack against order diversion (跑单): moving the customer, the money or the deal
@@ -42,18 +45,24 @@ DEFAULT_PACK: tuple[WatchRuleSpec, ...] = (
     WatchRuleSpec("返点回扣", ("返点", "回扣", "返现"), severity="medium"),
 )
 
+MATCH_CHARS = 20_000  # rules look at the start of a message only: one huge message cannot be slow
+
 
 @dataclass(frozen=True)
 class Rule:
     key: str
     spec: WatchRuleSpec
     keywords: tuple[str, ...]
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[Any, ...]  # re2 patterns, case-insensitive
 
     @classmethod
     def of(cls, key: str, spec: WatchRuleSpec) -> Rule:
-        return cls(key, spec, tuple(fold(k) for k in spec.keywords),
-                   tuple(re.compile(p, re.IGNORECASE) for p in spec.regexes))
+        """Raises ConfigError for a pattern RE2 cannot run (validated rules always compile)."""
+        try:
+            patterns = tuple(compile_pattern(p) for p in spec.regexes)
+        except re2.error as exc:
+            raise ConfigError(f"{key}.regexes", f"does not compile ({exc})") from None
+        return cls(key, spec, tuple(fold(k) for k in spec.keywords), patterns)
 
     def find(self, text: str, folded: str) -> tuple[int, int] | None:
         """(start, end) of the first keyword or pattern match, or None."""
@@ -140,31 +149,57 @@ def alert_card(rule: Rule, msg: NewMessage, excerpt: str, link: str) -> dict[str
     }}
 
 
-def match_and_alert(session: Session, rules: Sequence[Rule], messages: Iterable[NewMessage], recipients: list[str],
-                    link_for: Callable[[str], str], now: datetime) -> int:
-    """Record hits for newly archived messages and queue one card per new hit; returns the hit count."""
-    scope, hits = Scope(session), 0
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+@dataclass(frozen=True)
+class Match:
+    rule: Rule
+    message: NewMessage
+    start: int
+    end: int
+
+
+def find_matches(rules: Sequence[Rule], messages: Iterable[NewMessage]) -> list[Match]:
+    """Every (rule, message) whose keywords or patterns hit; needs no session, so it runs before
+    the append transaction opens. Member and department scope is checked later, in ``record_hits``."""
+    found: list[Match] = []
     for msg in messages:
         if not msg.text:
             continue
-        folded = fold(msg.text)
+        text = msg.text[:MATCH_CHARS]
+        folded = fold(text)
         for rule in rules:
-            where = rule.find(msg.text, folded)
-            if where is None or not scope.allows(rule.spec, msg):
-                continue
-            excerpt = snippet(msg.text, *where)
-            added = session.execute(insert(WatchHit).values(
-                rule=rule.key[:200], msgid=msg.msgid, severity=rule.spec.severity, sender=msg.sender,
-                customer=msg.customer, snippet=excerpt, msgtime=msg.msgtime, hit_at=now,
-            ).on_conflict_do_nothing(index_elements=["rule", "msgid"]).returning(WatchHit.id)).first() is not None
-            if added and recipients:
-                key = f"archive-watch:{hashlib.sha1(rule.key.encode()).hexdigest()[:16]}:{msg.msgid}"
-                outbox.enqueue(session, key, "archive_watch", recipients,
-                               alert_card(rule, msg, excerpt, link_for(msg.msgid)), now=now)
-            if added:
-                # Counted inside the transaction: a rolled-back batch over-counts, which is rare
-                # (the batch is retried) and better than threading severities back to the caller.
-                metrics.WATCH_HITS.labels(severity=rule.spec.severity).inc()
-            hits += bool(added)
+            where = rule.find(text, folded)
+            if where is not None:
+                found.append(Match(rule, msg, *where))
+    return found
+
+
+def record_hits(session: Session, matches: Iterable[Match], recipients: list[str], link_for: Callable[[str], str],
+                now: datetime) -> int:
+    """Record the in-scope matches as hits and queue one card per new hit; returns the hit count."""
+    scope, hits = Scope(session), 0
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for match in matches:
+        rule, msg = match.rule, match.message
+        if not scope.allows(rule.spec, msg):
+            continue
+        excerpt = snippet(msg.text, match.start, match.end)
+        added = session.execute(insert(WatchHit).values(
+            rule=rule.key[:200], msgid=msg.msgid, severity=rule.spec.severity, sender=msg.sender,
+            customer=msg.customer, snippet=excerpt, msgtime=msg.msgtime, hit_at=now,
+        ).on_conflict_do_nothing(index_elements=["rule", "msgid"]).returning(WatchHit.id)).first() is not None
+        if added and recipients:
+            key = f"archive-watch:{hashlib.sha1(rule.key.encode()).hexdigest()[:16]}:{msg.msgid}"
+            outbox.enqueue(session, key, "archive_watch", recipients,
+                           alert_card(rule, msg, excerpt, link_for(msg.msgid)), now=now)
+        if added:
+            # Counted inside the transaction: a rolled-back batch over-counts, which is rare
+            # (the batch is retried) and better than threading severities back to the caller.
+            metrics.WATCH_HITS.labels(severity=rule.spec.severity).inc()
+        hits += bool(added)
     return hits
+
+
+def match_and_alert(session: Session, rules: Sequence[Rule], messages: Iterable[NewMessage], recipients: list[str],
+                    link_for: Callable[[str], str], now: datetime) -> int:
+    """Both phases in one go (tests, benchmarks); the decrypt pass runs ``find_matches`` outside its transaction."""
+    return record_hits(session, find_matches(rules, messages), recipients, link_for, now)
