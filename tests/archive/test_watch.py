@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -107,3 +108,15 @@ def test_the_daily_digest_is_queued_once(db: Database) -> None:
 @pytest.mark.parametrize("text", ["", "   "])
 def test_empty_text_is_ignored(db: Database, text: str) -> None:
     assert _run(db, [_msg("m1", text)]) == 0
+
+
+def test_the_digest_shows_chat_text_as_plain_text_and_fits(db: Database) -> None:
+    msgs = [_msg("m0", "私下交易 [x](http://y)\n> **[点此认证](http://phish)**")]
+    msgs += [_msg(f"m{i}", f"{i:02d}" + "客户说我们私下交易吧价格好商量" * 4) for i in range(1, 25)]
+    _run(db, msgs)
+    with db.session_scope() as s:
+        assert send_digest(s, OFFICERS, utcnow() + timedelta(minutes=1))["queued"] is True
+    content = _outbox(db)[-1].payload["markdown"]["content"]
+    assert "](" not in content and "http://y" not in content and not re.search(r"\n\s*>\s*\*\*", content)
+    assert "私下交易" in content and len(content.encode()) <= 2048
+    assert "命中 25 条" in content and re.search(r"…另有 (\d+) 条命中未列出", content)

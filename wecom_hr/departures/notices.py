@@ -33,6 +33,7 @@ from wecom_hr.departures import texts
 from wecom_hr.departures.card import link
 from wecom_hr.departures.settings import from_settings
 from wecom_hr.departures.snapshot import totals_from_summary
+from wecom_hr.wecom.markdown import md_escape, md_url
 
 if TYPE_CHECKING:
     from wecom_hr.config import Settings
@@ -60,8 +61,9 @@ def _digest(values: Sequence[object]) -> str:
 
 
 def rejected(session: Session, settings: Settings, dep: Departure, by: str, now: datetime) -> None:
-    content = (f"**离职交接被驳回：{dep.member_name}**\n> {directory.display_name(session, by)} 驳回了交接方案。"
-               f"交接单仍然打开，可调整接替人后重新提交，或撤销。\n[查看交接单]({link(settings, dep.id)})")
+    content = (f"**离职交接被驳回：{md_escape(dep.member_name)}**\n> {md_escape(directory.display_name(session, by))}"
+               f" 驳回了交接方案。交接单仍然打开，可调整接替人后重新提交，或撤销。\n"
+               f"[查看交接单]({md_url(link(settings, dep.id))})")
     _send(session, f"departure:{dep.id}:rejected:{now.isoformat()}", "departure_notice",
           hr_recipients(session, settings, dep), texts.markdown(content), now)
 
@@ -71,8 +73,7 @@ def refusals(session: Session, settings: Settings, dep: Departure, now: datetime
     rows = [r for r in items(session, dep.id, statuses=UNMOVED) if r.notified_at is None and r.kind != RECEIVABLE]
     if not rows:
         return 0
-    lines = [f"- {r.name}{'（客户群）' if r.kind == GROUP_CHAT else ''} · {texts.result_text(r.status, r.errcode)}"
-             for r in rows]
+    lines = [texts.refused_line(r.name, r.kind == GROUP_CHAT, r.status, r.errcode) for r in rows]
     to = list(dict.fromkeys([*hr_recipients(session, settings, dep), *directory.managers_of(session, dep.userid)]))
     key = f"departure:{dep.id}:unmoved:{_digest([r.id for r in rows])}"
     _send(session, key, "departure_notice", to, texts.refused_notice(dep.member_name, lines, link(settings, dep.id)),

@@ -1,6 +1,8 @@
 """Every text the departure handover shows in WeCom, in one place: Chinese, short.
 
-Markdown bodies stay under WeCom's 4096-byte cap: lists are cut at a budget and the rest is counted.
+Markdown bodies stay under WeCom's 2048-byte cap (wecom_hr.wecom.markdown.CONTENT_MAX_BYTES): lists
+are cut at a budget and the rest is counted. Names and other values from WeCom or users are escaped
+with md_escape before they go into markdown.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-MAX_BYTES = 3800
+from wecom_hr.wecom import markdown as md
+from wecom_hr.wecom.markdown import md_escape, md_url
 
 APPROVE, REJECT = "同意", "驳回"
 SUBMIT = "提交"
@@ -77,53 +80,48 @@ def result_text(status: str, errcode: int | None) -> str:
 
 
 def markdown(content: str) -> dict[str, Any]:
-    return {"msgtype": "markdown", "markdown": {"content": content}}
+    return md.markdown(content)
 
 
 def fit(head: Sequence[str], lines: Sequence[str], tail: Sequence[str], hidden: int = 0, unit: str = "位") -> str:
-    """head + as many lines as fit + "…及其他 N 位" (N counts ``hidden`` too) + tail, under MAX_BYTES."""
-    fixed = "\n".join([*head, *tail]).encode()
-    budget = MAX_BYTES - len(fixed) - 40
-    shown: list[str] = []
-    for line in lines:
-        size = len(line.encode()) + 1
-        if size > budget:
-            break
-        shown.append(line)
-        budget -= size
-    rest = len(lines) - len(shown) + hidden
-    more = [f"…及其他 {rest} {unit}"] if rest else []
-    return "\n".join([*head, *shown, *more, *tail])
+    """head + as many lines as fit + "…及其他 N 位" (N counts ``hidden`` too) + tail, within WeCom's limit."""
+    return md.fit_lines(head, lines, tail, lambda n: f"…及其他 {n} {unit}", hidden=hidden)
 
 
 def refused_notice(member_name: str, lines: Sequence[str], link: str) -> dict[str, Any]:
-    head = [f"**离职交接：{len(lines)} 位客户未能转接**", f"> {member_name} 的以下客户需要重新安排接替人："]
-    tail = [f"[查看交接单并指定新的接替人]({link})"]
+    """``lines`` are built with escaped values (see notices.refusals)."""
+    head = [f"**离职交接：{len(lines)} 位客户未能转接**", f"> {md_escape(member_name)} 的以下客户需要重新安排接替人："]
+    tail = [f"[查看交接单并指定新的接替人]({md_url(link)})"]
     return markdown(fit(head, lines, tail))
 
 
+def refused_line(name: str, is_chat: bool, status: str, errcode: int | None) -> str:
+    return f"- {md_escape(name)}{'（客户群）' if is_chat else ''} · {result_text(status, errcode)}"
+
+
 def briefing(member_name: str, count: int, lines: Sequence[str], link: str, hidden: int = 0) -> dict[str, Any]:
-    head = ["**客户交接简报**", f"> 你已接手 {member_name} 的 {count} 位客户："]
-    tail = [f"[查看完整交接单与客户记录]({link})"]
+    """``lines`` come from briefing_line (escaped)."""
+    head = ["**客户交接简报**", f"> 你已接手 {md_escape(member_name)} 的 {count} 位客户："]
+    tail = [f"[查看完整交接单与客户记录]({md_url(link)})"]
     return markdown(fit(head, lines, tail, hidden))
 
 
 def briefing_line(name: str, last_contact: str | None, outstanding: Decimal, overdue: int) -> str:
-    contact = f"最近联系 {last_contact}" if last_contact else "无联系记录"
     owed = ""
     if outstanding > 0:
         owed = f" · 未结 {money(outstanding)}" + (f"（逾期 {overdue} 笔）" if overdue else "")
-    return f"- {name} · {contact}{owed}"
+    contact = f"最近联系 {md_escape(last_contact, 32)}" if last_contact else "无联系记录"
+    return f"- {md_escape(name)} · {contact}{owed}"
 
 
 def report(member_name: str, customers: dict[str, int], chats: dict[str, int], totals: Totals,
            link: str) -> dict[str, Any]:
     def parts(counts: dict[str, int]) -> str:
-        return "，".join(f"{RESULT_TEXT.get(k, k)} {v}" for k, v in sorted(counts.items())) or "无"
+        return "，".join(f"{md_escape(RESULT_TEXT.get(k, k))} {v}" for k, v in sorted(counts.items())) or "无"
 
-    lines = [f"**离职交接完成：{member_name}**",
+    lines = [f"**离职交接完成：{md_escape(member_name)}**",
              f"> 客户 {sum(customers.values())} 位：{parts(customers)}",
              f"> 客户群 {sum(chats.values())} 个：{parts(chats)}",
              f"> 未结账款 {money(totals.outstanding)}（逾期 {totals.overdue} 笔）已随客户交给接替人",
-             f"[查看交接报告]({link})"]
+             f"[查看交接报告]({md_url(link)})"]
     return markdown("\n".join(lines))

@@ -1,6 +1,8 @@
 """The digest: one Chinese markdown message per recipient per run — totals first, the worst items
-listed, the rest counted. WeCom drops messages beyond 30 a minute to one member, and cuts markdown
-content at 2048 bytes, so everything a recipient needs fits in one message of bounded size.
+listed, the rest counted. WeCom drops messages beyond 30 a minute to one member, and refuses markdown
+content over 2048 bytes (wecom_hr.wecom.markdown.CONTENT_MAX_BYTES), so everything a recipient needs
+fits in one message of bounded size. Customer names, order numbers, member names and follow-up
+notes are escaped with md_escape: they cannot add links, quotes or headings.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-MAX_BYTES = 2000  # WeCom's markdown limit is 2048 bytes; keep a margin for the footer
+from wecom_hr.wecom import markdown as md
+from wecom_hr.wecom.markdown import CONTENT_MAX_BYTES, md_escape, md_url
 
 ROLE_TITLES = {
     "own": "您名下逾期 ≥{days} 天的账款",
@@ -54,16 +57,16 @@ def fmt_totals(totals: Mapping[str, Decimal]) -> str:
 
 
 def _line_text(i: int, line: Line, role: str) -> str:
-    text = (f"{i}. {line.customer} · {line.order_no} · **{fmt_money(line.outstanding, line.currency)}**"
-            f" · 逾期 {line.days_overdue} 天")
+    text = (f"{i}. {md_escape(line.customer)} · {md_escape(line.order_no, 64)} · "
+            f"**{fmt_money(line.outstanding, line.currency)}** · 逾期 {line.days_overdue} 天")
     if role != "own":
-        text += f" · 销售 {line.owner_name}"
+        text += f" · 销售 {md_escape(line.owner_name)}"
     if line.followup:
-        text += f"\n   > 跟进：{line.followup}"
+        text += f"\n   > 跟进：{md_escape(line.followup)}"
     elif role == "team":
         text += "\n   > 跟进：<font color=\"warning\">尚无跟进说明</font>"
     if line.link:
-        text += f"  [填写跟进说明]({line.link})"
+        text += f"  [填写跟进说明]({md_url(line.link)})"
     return text
 
 
@@ -75,8 +78,8 @@ def _rest(section: Section, shown: list[Line]) -> str:
     return f"…另有 {section.count - len(shown)} 笔未列出，合计 {fmt_totals(left) or '¥0.00'}"
 
 
-def render(today: date, sections: list[Section], footer: str = "") -> str:
-    """Greedy within MAX_BYTES: every section header always fits; items are added while they fit."""
+def render(today: date, sections: list[Section], footer: str = "", limit: int = CONTENT_MAX_BYTES) -> str:
+    """Greedy within WeCom's limit: every section header always fits; items are added while they fit."""
     count = sum(s.count for s in sections)
     totals: dict[str, Decimal] = {}
     for s in sections:
@@ -86,21 +89,18 @@ def render(today: date, sections: list[Section], footer: str = "") -> str:
     blocks = [[f"\n**{ROLE_TITLES[s.role].format(days=s.tier_days)}**：{s.count} 笔，{fmt_totals(s.totals)}"]
               for s in sections]
     tail = [footer] if footer else []
-    used = _size(head, *blocks, tail) + sum(len(_rest(s, []).encode()) + 1 for s in sections)
+    budget = md.Budget(limit, [*head, *(b for block in blocks for b in block), *tail])
+    for s in sections:
+        if s.count:
+            budget.reserve(md.utf8_len(_rest(s, [])) + 1)  # the count line, whatever is shown
     shown: list[list[Line]] = [[] for _ in sections]
     for k, s in enumerate(sections):
         for line in s.lines:
-            text = _line_text(len(shown[k]) + 1, line, s.role)
-            if used + len(text.encode()) + 1 > MAX_BYTES:
+            if not budget.take(_line_text(len(shown[k]) + 1, line, s.role)):
                 break
-            blocks[k].append(text)
+            blocks[k].append(_line_text(len(shown[k]) + 1, line, s.role))
             shown[k].append(line)
-            used += len(text.encode()) + 1
     for k, s in enumerate(sections):
         if s.count > len(shown[k]):
             blocks[k].append(_rest(s, shown[k]))
-    return "\n".join(head + [text for block in blocks for text in block] + tail)
-
-
-def _size(*parts: list[str]) -> int:
-    return sum(len(p.encode()) + 1 for part in parts for p in part)
+    return md.clamp("\n".join(head + [text for block in blocks for text in block] + tail), limit)

@@ -23,6 +23,7 @@ from wecom_hr.receivables import claims, collection, dispatch
 from wecom_hr.receivables.digest import render
 from wecom_hr.receivables.recipients import Router
 from wecom_hr.receivables.settings import ReceivablesSettings, from_settings
+from wecom_hr.wecom.markdown import markdown, md_url
 
 KIND = "receivables.digest"
 COMMIT_EVERY = 50  # digests per transaction: a crash loses at most this much work, never a message
@@ -86,7 +87,7 @@ def _queue_digests(s: Session, settings: Settings, conf: ReceivablesSettings, ru
         if not sections:
             continue
         content = render(today, sections, _footer(settings, sections))
-        payload = {"msgtype": "markdown", "markdown": {"content": content}}
+        payload = markdown(content)
         result["recipients"] += 1
         key = f"receivables:{run_id}:{recipient}"
         if outbox.enqueue(s, key, KIND, [recipient], payload):
@@ -102,7 +103,7 @@ def _footer(settings: Settings, sections: list[Any]) -> str:
     roles = {sec.role for sec in sections}
     parts = []
     if "own" in roles:
-        parts.append(f"[查看全部逾期账款并填写跟进说明]({settings.public_url}{dispatch.FOLLOWUP_PATH})")
+        parts.append(f"[查看全部逾期账款并填写跟进说明]({md_url(settings.public_url + dispatch.FOLLOWUP_PATH)})")
     if "finance" in roles:
         parts.append("催收任务与追款函草稿已生成（API：/api/v1/collections）")
     return "\n" + "\n".join(parts) if parts else ""

@@ -16,6 +16,9 @@ INTERACTIVE_CARDS = frozenset({"button_interaction", "vote_interaction", "multip
 CARD_TYPES = INTERACTIVE_CARDS | {"text_notice", "news_notice"}
 TASK_ID = re.compile(r"^[0-9A-Za-z_\-@]{1,128}$")
 CARD_LIST_LIMITS = (("button_list", 6), ("select_list", 3))
+# WECOM.md §6 App-message size: text/markdown content at most 2048 bytes of UTF-8 (wechatpy
+# work/client/api/message.py); over it 45002. The client fits every message (wecom/markdown.py).
+CONTENT_MAX_BYTES = 2048
 
 
 def send(ctx: ApiContext) -> Payload:
@@ -49,6 +52,8 @@ def _check_message(ctx: ApiContext) -> str:
         raise ApiError(40058, f"missing {msgtype}")
     if msgtype in ("text", "markdown") and not str(content.get("content", "")).strip():
         raise ApiError(44004)
+    if msgtype in ("text", "markdown") and len(str(content.get("content", "")).encode("utf-8")) > CONTENT_MAX_BYTES:
+        raise ApiError(45002, f"{msgtype}.content is over {CONTENT_MAX_BYTES} bytes")
     return str(msgtype)
 
 

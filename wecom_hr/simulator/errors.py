@@ -35,6 +35,7 @@ MESSAGES: dict[int, str] = {
     43001: "require GET method",
     43002: "require POST method",
     44004: "empty content",
+    45002: "content size out of limit",
     45009: "reach max api daily quota limit",
     45033: "api concurrent out of limit",
     47001: "data format error",
