@@ -189,6 +189,10 @@ def dataclass_from(cls: type[T], table: Mapping[str, Any], path: str) -> T:
     return cls(**{f: _get(table, path, f, type(getattr(defaults, f)), getattr(defaults, f)) for f in names})
 
 
+MIN_TOKEN_CHARS = 24
+PLACEHOLDER_TOKENS = frozenset({"replace-with-a-long-random-string"})  # config.example.toml's
+
+
 def _tokens(raw: Mapping[str, Any]) -> tuple[ApiToken, ...]:
     items = section(raw, "api").get("tokens", [])
     if not isinstance(items, list):
@@ -197,8 +201,11 @@ def _tokens(raw: Mapping[str, Any]) -> tuple[ApiToken, ...]:
     for i, item in enumerate(items):
         path = f"api.tokens[{i}]"
         tok = _get(item, path, "token", str, required=True)
-        if len(tok) < 16:
-            raise ConfigError(f"{path}.token", "must be at least 16 characters")
+        if tok.strip() in PLACEHOLDER_TOKENS or tok.startswith("replace-with"):
+            raise ConfigError(f"{path}.token", "is the example's placeholder: generate one, e.g. "
+                              "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        if len(tok) < MIN_TOKEN_CHARS:
+            raise ConfigError(f"{path}.token", f"must be at least {MIN_TOKEN_CHARS} characters (it acts as a member)")
         tokens.append(ApiToken(tok, _get(item, path, "userid", str, required=True)))
     return tuple(tokens)
 

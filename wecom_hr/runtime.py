@@ -47,8 +47,8 @@ class Runtime:
             return w.secret
         if kind == "contact":
             return w.effective_contact_secret
-        if kind == "archive":
-            return w.archive_secret or w.secret
+        if kind == "archive":  # never the app secret: [archive] refuses an sdk_path without it
+            return w.archive_secret
         raise ValueError(f"unknown secret kind {kind!r}; expected one of {SECRET_KINDS}")
 
     def wecom(self, kind: str = "app") -> WeComClient:

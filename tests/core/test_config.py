@@ -78,6 +78,9 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     (lambda t: t.replace("agent_id = 1000002", 'agent_id = "abc"'), "wecom.agent_id"),
     (lambda t: t.replace(TEST_AES_KEY, "tooshort"), "wecom.encoding_aes_key"),
     (lambda t: t.replace('token = "a-long-random-string-0001"', 'token = "short"'), "api.tokens[0].token"),
+    (lambda t: t.replace('"a-long-random-string-0001"', '"a-random-string-of-23ch"'), "api.tokens[0].token"),
+    (lambda t: t.replace('"a-long-random-string-0001"', '"replace-with-a-long-random-string"'), "api.tokens[0].token"),
+    (lambda t: t + '\n[archive]\nsdk_path = "/opt/wecom/libWeWorkFinanceSdk_C.so"\n', "wecom.archive_secret"),
     (lambda t: t.replace('admin = ["root"]', 'admin = "root"'), "roles.admin"),
     (lambda t: t + '\n[worker]\nmax_atempts = 3\n', "worker.max_atempts"),
 ])
@@ -108,6 +111,20 @@ def test_config_example_is_valid_once_secrets_are_filled_in() -> None:
 
     raw = tomllib.loads((Path(__file__).resolve().parents[2] / "config.example.toml").read_text(encoding="utf-8"))
     raw["wecom"].update(secret="s", token="t", encoding_aes_key=TEST_AES_KEY)
+    with pytest.raises(ConfigError) as placeholder:  # the example's API token must be replaced first
+        settings_from_mapping(raw, environ={})
+    assert placeholder.value.key == "api.tokens[0].token"
+    raw["api"]["tokens"][0]["token"] = "an-operator-generated-token-0001"
     settings = settings_from_mapping(raw, environ={})
     assert settings.wecom.api_base_url == "https://qyapi.weixin.qq.com/cgi-bin"
     assert settings.database_url == "sqlite:///wecom_hr.db" and settings.redis_url == ""
+
+
+def test_the_example_token_placeholder_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    text = GOOD.replace('"a-long-random-string-0001"', '"replace-with-a-long-random-string"')
+    proc = subprocess.run([sys.executable, "-m", "wecom_hr", "--config", str(write(tmp_path, text)), "db", "upgrade"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert "api.tokens[0].token" in line and "placeholder" in line
+

@@ -178,6 +178,11 @@ def from_settings(settings: Settings) -> ArchiveSettings:
             raise ConfigError(f"archive.{name}", "must be at least 1")
     if values["call_timeout_seconds"] <= 0:
         raise ConfigError("archive.call_timeout_seconds", "must be positive")
+    if values["sdk_path"] and not settings.wecom.archive_secret:
+        # The archive has its own secret (管理工具 → 会话内容存档); the app secret never opens it, and a
+        # fallback only shows up later as the SDK's opaque "network error".
+        raise ConfigError("wecom.archive_secret", "is required when archive.sdk_path is set "
+                          "(会话内容存档的 Secret；不能用应用的 secret 代替)")
     hold_members, hold_customers = _legal_hold(t.get("legal_hold", {}))
     return ArchiveSettings(private_keys=_private_keys(t.get("private_keys", {})),
                            hold_members=hold_members, hold_customers=hold_customers,
