@@ -34,6 +34,8 @@ def _register() -> None:
     cli.add_command(departure)
     from wecom_hr.cli.archive import archive  # chat archive (issue 4)
     cli.add_command(archive)
+    from wecom_hr.cli.doctor import doctor  # configuration against real WeCom (issue 14)
+    cli.add_command(doctor)
 
 
 def _prepare_metrics(argv: list[str]) -> None:
