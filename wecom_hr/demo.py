@@ -83,7 +83,8 @@ def demo_settings(workdir: Path, sim: Simulator, seed: SeedResult, port: int, se
         "database": {"url": f"sqlite:///{workdir / 'demo.db'}"},
         "server": {"public_url": f"http://127.0.0.1:{port}"},
         "worker": {"poll_seconds": 0.1, "backoff_seconds": 0.2},
-        "web": {"oauth_authorize_url": sim.oauth_authorize_url, "secret_key": secrets.token_hex(16)},
+        "web": {"oauth_authorize_url": sim.oauth_authorize_url, "sso_login_url": sim.sso_login_url,
+                "secret_key": secrets.token_hex(16)},
         "api": {"tokens": api_tokens},
         "roles": {"compliance": [seed.hr], "hr": [seed.hr], "finance": [seed.finance], "admin": []},
     }

@@ -23,7 +23,7 @@ from wecom_hr.scheduler import run_job
 def web(env: Any) -> Any:
     """The app again, with [web] oauth_authorize_url pointing at the simulator's login page."""
     raw = merge(base_config(env.sim.base_url, env.runtime.db.url, **ENV_CONFIG),
-                {"web": {"oauth_authorize_url": env.sim.oauth_authorize_url}})
+                {"web": {"oauth_authorize_url": env.sim.oauth_authorize_url}})  # in the WeCom client (login())
     runtime = Runtime(settings_from_mapping(raw, environ={}), db=env.runtime.db, retry=FAST_RETRY)
     app = create_app(runtime.settings, runtime)
     app.testing = True
@@ -31,7 +31,7 @@ def web(env: Any) -> Any:
 
 
 def login(sim: Any, client: Any, path: str, userid: str) -> Any:
-    first = client.get(path)
+    first = client.get(path, headers={"User-Agent": "Mozilla/5.0 (iPhone) wxwork/4.1.20"})  # a reminder's link
     assert first.status_code == 302
     authorize = first.headers["Location"]
     assert authorize.startswith(sim.oauth_authorize_url) and "scope=snsapi_base" in authorize

@@ -1,8 +1,9 @@
 """A seeded company for the console: directory, customer pool (with one churn), receivables in every
 aging bucket, a collection task with its letter, and archived chats mentioning 返点.
 
-The console app is built with [web] oauth_authorize_url pointing at the simulator, so logging in
-is WeCom's real redirect dance, played by the simulator.
+The console app is built with [web] oauth_authorize_url and sso_login_url pointing at the simulator,
+so logging in is WeCom's real redirect dance, played by the simulator. Test clients say they are the
+WeCom client (OAuth2) unless a test asks for a desktop browser (Web login, QR scan).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,12 +35,17 @@ from wecom_hr.runtime import Runtime
 from wecom_hr.scheduler import run_job
 from wecom_hr.simulator import SeedResult, Simulator, seed_company
 from wecom_hr.simulator.models import User
+from wecom_hr.simulator.oauth import SSO_PATH
 
 SH = ZoneInfo("Asia/Shanghai")
 COMPLIANCE, ADMIN = "compliance1", "admin1"
 SECRET_KEY = "console-test-secret-key"
 # Outstanding per aging bucket in the seeded ledger (see seed_receivables).
 BUCKET_TOTALS = {"0-30": "1000.00", "30-60": "2000.00", "60-90": "3000.00", "90+": "3500.00"}
+WECOM_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/126.0.0.0 Safari/537.36 wxwork/4.1.0 MicroMessenger/7.0.1 Language/zh ColorScheme/Light")
+CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Chrome/126.0.0.0 Safari/537.36")
 
 
 @dataclass
@@ -59,16 +65,23 @@ class Console:
     def manager(self, dept: int = 0) -> str:
         return self.seed.managers[self.seed.departments[dept]]
 
-    def client(self) -> FlaskClient:
-        return self.app.test_client()
+    def client(self, user_agent: str = WECOM_UA) -> FlaskClient:
+        """A browser inside the WeCom client, unless given another User-Agent (e.g. CHROME_UA)."""
+        made = self.app.test_client()
+        made.environ_base["HTTP_USER_AGENT"] = user_agent
+        return made
 
-    def login(self, client: FlaskClient, userid: str, path: str = "/console/") -> Any:
-        """The whole WeCom OAuth redirect through the simulator; returns the landing page."""
+    def login(self, client: FlaskClient, userid: str, path: str = "/console/", desktop: bool = False) -> Any:
+        """The whole WeCom redirect through the simulator; returns the landing page. Inside the WeCom
+        client that is OAuth2; ``desktop`` (a Chrome User-Agent) goes through the Web login (QR scan)."""
         first = client.get(path)
         assert first.status_code == 302 and first.headers["Location"].startswith("/login?next=")
-        to_wecom = client.get(first.headers["Location"])
+        to_wecom = client.get(first.headers["Location"], headers={"User-Agent": CHROME_UA} if desktop else {})
         authorize = to_wecom.headers["Location"]
-        assert authorize.startswith(self.sim.oauth_authorize_url) and "scope=snsapi_base" in authorize
+        if desktop:
+            assert authorize.startswith(self.sim.sso_login_url + "?") and "login_type=CorpApp" in authorize
+        else:
+            assert authorize.startswith(self.sim.oauth_authorize_url) and "scope=snsapi_base" in authorize
         back = requests.get(authorize.split("#")[0] + f"&userid={userid}", allow_redirects=False, timeout=5)
         target = urlsplit(back.headers["Location"])
         assert target.path == "/oauth/callback" and "code" in parse_qs(target.query)
@@ -88,17 +101,19 @@ def csrf_of(html: str) -> str:
 
 
 def console_config(sim_base_url: str, db_url: str, oauth_url: str, public_url: str, hr: str,
-                   finance: str) -> dict[str, Any]:
+                   finance: str, sso_url: str = "") -> dict[str, Any]:
+    """``sso_url`` defaults to the Web login page of the simulator that serves ``oauth_url``."""
     roles = {"compliance": [COMPLIANCE], "admin": [ADMIN], "hr": [hr], "finance": [finance]}
     return merge(base_config(sim_base_url, db_url), {
         "roles": roles, "server": {"public_url": public_url},
         # Every test logs in from 127.0.0.1, many times a minute; test_security checks the default limit.
-        "web": {"secret_key": SECRET_KEY, "oauth_authorize_url": oauth_url, "login_attempts_per_minute": 10000}})
+        "web": {"secret_key": SECRET_KEY, "oauth_authorize_url": oauth_url,
+                "sso_login_url": sso_url or urljoin(oauth_url, SSO_PATH), "login_attempts_per_minute": 10000}})
 
 
 def console_app(env: WecomEnv, seed: SeedResult, public_url: str = "http://console.test") -> tuple[Flask, Runtime]:
     raw = console_config(env.sim.base_url, env.runtime.db.url, env.sim.oauth_authorize_url, public_url,
-                         seed.hr, seed.finance)
+                         seed.hr, seed.finance, env.sim.sso_login_url)
     runtime = Runtime(settings_from_mapping(raw, environ={}), db=env.runtime.db, retry=FAST_RETRY)
     app = create_app(runtime.settings, runtime)
     app.testing = True

@@ -27,7 +27,11 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+# A phone inside the WeCom client (its User-Agent says wxwork): the silent OAuth2 login. The desktop is an
+# ordinary browser: WeCom's Web login (QR scan), both played by the simulator.
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
+         "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+                       "(KHTML, like Gecko) Mobile/15E148 wxwork/4.1.20 MicroMessenger/7.0.1 Language/zh"}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
@@ -77,7 +81,9 @@ def login(browser: Any, live: Live, userid: str, path: str, device: dict[str, An
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.goto(live.url + path)
-    assert page.url.startswith(live.console.sim.oauth_authorize_url)
+    in_client = "wxwork" in str(device.get("user_agent", ""))
+    sim = live.console.sim
+    assert page.url.startswith(sim.oauth_authorize_url if in_client else sim.sso_login_url), page.url
     page.click(f'a[href*="userid={userid}"]')
     page.wait_for_url(re.compile(re.escape(live.url + path.split("?")[0])))
     return page

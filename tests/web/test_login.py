@@ -7,9 +7,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
-from tests.web.conftest import COMPLIANCE, Console, csrf_of
+from tests.helpers import FAST_RETRY
+from tests.web.conftest import CHROME_UA, COMPLIANCE, Console, console_config, csrf_of
 from wecom_hr.api import auth
+from wecom_hr.app import create_app
+from wecom_hr.config import settings_from_mapping
+from wecom_hr.runtime import Runtime
+from wecom_hr.web import login, texts
 
 
 def test_login_redirects_through_wecom_and_lands_on_the_asked_page(console: Console) -> None:
@@ -137,3 +143,76 @@ def test_security_headers_on_console_pages(console: Console) -> None:
     csp = page.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "frame-ancestors" in csp and "'unsafe-inline'" not in csp
     assert page.headers["Cache-Control"] == "no-store" and page.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_desktop_browser_signs_in_through_the_web_login_page(console: Console) -> None:
+    oauth_before = len(console.sim.calls_to("connect/oauth2/authorize"))
+    client = console.client(CHROME_UA)
+    page = console.login(client, COMPLIANCE, "/console/archive", desktop=True)
+    assert page.status_code == 200 and "会话存档" in page.get_data(as_text=True)
+    assert console.sim.calls_to("wwlogin/sso/login")[-1].http_status == 302  # the "QR scan" answered
+    assert len(console.sim.calls_to("connect/oauth2/authorize")) == oauth_before  # never the OAuth2 page
+    with client.session_transaction() as s:
+        assert s["userid"] == COMPLIANCE and "oauth_state" not in s
+
+
+@pytest.mark.parametrize("agent", ["Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 wxwork/4.1.0 MicroMessenger/7.0.1",
+                                   "Mozilla/5.0 (Windows NT 10.0) Chrome/126.0 WxWork/4.1.0"])
+def test_the_wecom_client_keeps_the_silent_oauth2_login(console: Console, agent: str) -> None:
+    client = console.client(agent)
+    location = client.get("/login?next=/console/").headers["Location"]
+    assert location.startswith(console.sim.oauth_authorize_url + "?") and location.endswith("#wechat_redirect")
+    assert "scope=snsapi_base" in location and console.sim.sso_login_url not in location
+    assert console.login(client, console.seller()).status_code == 200
+
+
+def test_the_web_login_redirect_carries_what_wecom_needs(console: Console) -> None:
+    client = console.client(CHROME_UA)
+    location = client.get("/login?next=/console/customers").headers["Location"]
+    assert location.startswith(console.sim.sso_login_url + "?") and "#" not in location
+    query = parse_qs(urlsplit(location).query)
+    with client.session_transaction() as s:
+        state, next_path = s["oauth_state"], s["oauth_next"]
+    assert query == {"login_type": ["CorpApp"], "appid": [console.runtime.settings.wecom.corp_id],
+                     "agentid": [str(console.runtime.settings.wecom.agent_id)],
+                     "redirect_uri": ["http://console.test/oauth/callback"], "state": [state]}
+    assert next_path == "/console/customers"
+
+
+def test_a_forged_state_on_the_web_login_path_is_refused(console: Console) -> None:
+    client = console.client(CHROME_UA)
+    location = client.get("/login?next=/console/").headers["Location"]
+    forged = location.replace("state=", "state=forged", 1)  # WeCom hands back whatever state it was given
+    back = requests.get(forged + f"&userid={COMPLIANCE}", allow_redirects=False, timeout=5)
+    target = urlsplit(back.headers["Location"])
+    assert parse_qs(target.query)["state"][0].startswith("forged")
+    exchanges = len(console.sim.calls_to("auth/getuserinfo"))
+    refused = client.get(f"{target.path}?{target.query}")
+    assert refused.status_code == 403 and texts.LOGIN_EXPIRED in refused.get_data(as_text=True)
+    assert len(console.sim.calls_to("auth/getuserinfo")) == exchanges  # the state is checked before the code
+    assert client.get("/console/").status_code == 302  # still not signed in
+
+
+def test_the_followup_page_sends_a_desktop_browser_to_the_web_login(console: Console) -> None:
+    client = console.client(CHROME_UA)
+    location = client.get("/receivables/followup?order=A-10").headers["Location"]
+    assert location.startswith(console.sim.sso_login_url + "?")
+    assert parse_qs(urlsplit(location).query)["redirect_uri"] == ["http://console.test/receivables/oauth"]
+    back = requests.get(location + f"&userid={console.seller()}", allow_redirects=False, timeout=5)
+    target = urlsplit(back.headers["Location"])
+    landed = client.get(f"{target.path}?{target.query}")
+    assert landed.status_code == 302 and landed.headers["Location"] == "/receivables/followup?order=A-10"
+    assert client.get(landed.headers["Location"]).status_code == 200
+
+
+def test_the_web_login_defaults_to_wecom(console: Console) -> None:
+    raw = console_config(console.sim.base_url, console.env.runtime.db.url, console.sim.oauth_authorize_url,
+                         "http://console.test", console.seed.hr, console.seed.finance)
+    del raw["web"]["sso_login_url"]
+    runtime = Runtime(settings_from_mapping(raw, environ={}), db=console.env.runtime.db, retry=FAST_RETRY)
+    try:
+        client = create_app(runtime.settings, runtime).test_client()
+        location = client.get("/login", headers={"User-Agent": CHROME_UA}).headers["Location"]
+        assert location.startswith(login.DEFAULT_SSO_LOGIN_URL + "?login_type=CorpApp&")
+    finally:
+        runtime.close()

@@ -24,9 +24,19 @@ SECRET_IN_QUERY = re.compile(r"(access_token|corpsecret|code)=[^&]*")
 ERROR_PAGE = "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></center></body></html>"
 
 
-def create_app(gateway: Gateway, authorize: Callable[[dict[str, str]], Response]) -> Flask:
-    """Flask serves the pages (WeCom's login page); qyapi calls never reach it (_QuietHandler)."""
+def create_app(gateway: Gateway, authorize: Callable[[dict[str, str]], Response],
+               sso_login: Callable[[dict[str, str]], Response] | None = None) -> Flask:
+    """Flask serves the pages (WeCom's login pages); qyapi calls never reach it (_QuietHandler)."""
     app = Flask("wecom_hr.simulator")
+
+    if sso_login is not None:
+        @app.get("/wwlogin/sso/login")
+        def web_login() -> Response:  # 企业微信Web登录 (doc 98173), for ordinary browsers
+            query = request.args.to_dict()
+            response = sso_login(query)
+            gateway.journal.record(Call("GET", "wwlogin/sso/login", query, None, 0, time.time(),
+                                        response.status_code))
+            return response
 
     @app.get("/connect/oauth2/authorize")
     def oauth_authorize() -> Response:

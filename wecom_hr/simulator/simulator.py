@@ -55,7 +55,8 @@ class Simulator:
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Self:
         if self._server is None:
-            app = create_app(self._gateway, lambda query: oauth.authorize(self.state, query))
+            app = create_app(self._gateway, lambda query: oauth.authorize(self.state, query),
+                             lambda query: oauth.sso_login(self.state, query))
             self._server = ServerThread(app, self._gateway)
             self._server.start()
         return self
@@ -85,6 +86,17 @@ class Simulator:
         query = {"appid": self.corp_id, "redirect_uri": redirect_uri, "response_type": "code",
                  "scope": "snsapi_base", "state": state, "agentid": str(self.agent_id)}
         return f"{self.oauth_authorize_url}?{urlencode({**query, **({'userid': userid} if userid else {})})}"
+
+    @property
+    def sso_login_url(self) -> str:
+        """企业微信Web登录 (the QR page ordinary browsers are sent to): [web] sso_login_url."""
+        return f"{self._root()}{oauth.SSO_PATH}"
+
+    def sso_url(self, redirect_uri: str, state: str = "", userid: str | None = None) -> str:
+        """The Web login URL the console sends a desktop browser to; ``userid`` stands for the QR scan."""
+        query = {"login_type": "CorpApp", "appid": self.corp_id, "agentid": str(self.agent_id),
+                 "redirect_uri": redirect_uri, "state": state}
+        return f"{self.sso_login_url}?{urlencode({**query, **({'userid': userid} if userid else {})})}"
 
     def _root(self) -> str:
         if self._server is None:

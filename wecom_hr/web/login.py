@@ -1,6 +1,10 @@
-"""Console login through WeCom OAuth2 (snsapi_base): /login → WeCom → /oauth/callback → session.
+"""Console login through WeCom: /login → WeCom → /oauth/callback → session.
 
-Inside WeCom the redirect is silent: the member is signed in as themselves, without a password.
+Inside the WeCom client (its User-Agent says ``wxwork``) /login goes to OAuth2 (snsapi_base,
+[web] oauth_authorize_url) and the redirect is silent: the member is signed in as themselves, without
+a password. That page works only inside the client, so an ordinary browser goes to 企业微信Web登录
+([web] sso_login_url, doc 98173), where the member scans a QR code with the WeCom app. Both answer
+with a code for the same ``auth/getuserinfo`` exchange, at the same callback, under the same state.
 The session is Flask's signed, HttpOnly, SameSite=Lax cookie ([web] secret_key, set by create_app);
 ``state`` binds WeCom's answer to the browser that asked, and only local paths are followed after
 login. The session keys (userid, csrf) are the ones api.auth and the receivables page read.
@@ -26,6 +30,8 @@ from wecom_hr.wecom.errors import WeComError
 
 bp = Blueprint("login", __name__)
 DEFAULT_AUTHORIZE_URL = "https://open.weixin.qq.com/connect/oauth2/authorize"
+DEFAULT_SSO_LOGIN_URL = "https://login.work.weixin.qq.com/wwlogin/sso/login"
+WECOM_CLIENT_MARK = "wxwork"  # in the User-Agent of WeCom's desktop and mobile clients
 CALLBACK_PATH = "/oauth/callback"
 HOME = "/console/"
 DEFAULT_SESSION_HOURS = 12
@@ -59,14 +65,33 @@ def login_url(next_path: str) -> str:
     return url_for("web.login.login", next=next_path)
 
 
+def in_wecom_client(user_agent: str) -> bool:
+    return WECOM_CLIENT_MARK in user_agent.lower()
+
+
 def authorize_url(settings: Settings, next_path: str, callback_path: str = CALLBACK_PATH) -> str:
+    """WeCom's login page for this request's browser; remembers state and where to go after."""
     state = secrets.token_urlsafe(16)
     session["oauth_state"], session["oauth_next"] = state, safe_next(next_path)
+    redirect_uri = settings.public_url + callback_path
+    if in_wecom_client(request.headers.get("User-Agent", "")):
+        return oauth2_url(settings, redirect_uri, state)
+    return sso_url(settings, redirect_uri, state)
+
+
+def oauth2_url(settings: Settings, redirect_uri: str, state: str) -> str:
     base = get(settings.section("web"), "web", "oauth_authorize_url", str, DEFAULT_AUTHORIZE_URL)
-    query = {"appid": settings.wecom.corp_id, "redirect_uri": settings.public_url + callback_path,
+    query = {"appid": settings.wecom.corp_id, "redirect_uri": redirect_uri,
              "response_type": "code", "scope": "snsapi_base", "state": state,
              "agentid": str(settings.wecom.agent_id)}
     return f"{base}?{urlencode(query)}#wechat_redirect"
+
+
+def sso_url(settings: Settings, redirect_uri: str, state: str) -> str:
+    base = get(settings.section("web"), "web", "sso_login_url", str, DEFAULT_SSO_LOGIN_URL)
+    query = {"login_type": "CorpApp", "appid": settings.wecom.corp_id,
+             "agentid": str(settings.wecom.agent_id), "redirect_uri": redirect_uri, "state": state}
+    return f"{base}?{urlencode(query)}"
 
 
 def userid_for_code(code: str) -> str:
