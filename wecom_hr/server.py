@@ -26,6 +26,9 @@ def build_wsgi(settings: Settings, start_worker: bool) -> Any:
     runtime = app.extensions["wecom_hr"]
     if start_worker:
         app.extensions["wecom_hr.worker"] = InboxWorker(Dispatcher(runtime, ROUTES)).start()
+    from wecom_hr import first_run
+
+    first_run.start(runtime)  # a new installation reads its directory now, not at 01:30
     if settings.worker.scheduler:
         from wecom_hr.scheduler import run_forever
 

@@ -50,6 +50,9 @@ def worker(state: CliState, once: bool) -> None:
         while loop.run_once():
             pass
         return
+    from wecom_hr import first_run
+
+    first_run.start(state.runtime)  # when serve runs with [worker] embedded = false elsewhere, or not at all
     stop = threading.Event()
 
     def on_signal(*_: object) -> None:
@@ -139,8 +142,10 @@ def jobs_run(state: CliState, name: str, now_text: str | None) -> None:
 @pass_state
 def scheduler(state: CliState) -> None:
     """Run scheduled jobs; start several for standby, one is active at a time."""
+    from wecom_hr import first_run
     from wecom_hr.scheduler import run_forever
 
+    first_run.start(state.runtime)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
