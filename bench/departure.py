@@ -107,7 +107,7 @@ def main() -> None:
 
     prep = time.perf_counter()
     with runtime.db.session_scope() as s:
-        sync_directory(s, runtime.wecom("contact"), utcnow())
+        sync_directory(s, runtime.wecom("contact"), utcnow(), runtime)
     resync_customers(runtime)
     sim.latency = args.latency  # the handover itself runs at WeCom-like latency
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""change_contact: members and departments, kept in step with WeCom's directory."""
+"""change_contact: members, departments and tags, kept in step with WeCom's directory."""
 
 from __future__ import annotations
 
@@ -30,10 +30,21 @@ def on_department_changed(ctx: HandlerContext, event: Event) -> None:
     directory_sync.department_changed(ctx, event)
 
 
+def on_department_deleted(ctx: HandlerContext, event: Event) -> None:
+    directory_sync.department_deleted(ctx, event)
+
+
+def on_tag_changed(ctx: HandlerContext, event: Event) -> None:
+    directory_sync.tag_changed(ctx, event)
+
+
 ROUTES = [
     Route(EVENT, "create_user", on_member_created),
     Route(EVENT, "update_user", on_member_updated),
     Route(EVENT, "delete_user", on_member_deleted),
     Route(EVENT, "create_party", on_department_changed),
     Route(EVENT, "update_party", on_department_changed),
+    Route(EVENT, "delete_party", on_department_deleted),
+    Route(EVENT, "update_tag", on_tag_changed),
+    # Any other change type finds no route: the dispatcher marks it ignored, never an error.
 ]

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def sync_directory_nightly(runtime: Runtime, now: datetime) -> dict[str, Any]:
     with runtime.db.session_scope() as session:
-        counts = sync_directory(session, runtime.wecom("contact"), now)
+        counts = sync_directory(session, runtime.wecom("contact"), now, runtime)  # leavers announced
     return dict(counts.__dict__)
 
 

@@ -56,6 +56,17 @@ def upsert_department(session: Session, dept_id: int, name: str, parent_id: int 
     return row
 
 
+def delete_department(session: Session, dept_id: int) -> int:
+    """delete_party: the department and its member links go; the members stay. Returns links removed."""
+    links = list(session.scalars(select(MemberDepartment).where(MemberDepartment.department_id == dept_id)))
+    for link in links:
+        session.delete(link)
+    row = session.get(Department, dept_id)
+    if row is not None:
+        session.delete(row)
+    return len(links)
+
+
 def upsert_member(session: Session, userid: str, *, name: str | None = None, status: int | None = None,
                   departments: list[int] | None = None, leader_in: list[int] | None = None,
                   main_department: int | None = None, position: str | None = None,

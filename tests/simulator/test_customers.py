@@ -81,8 +81,8 @@ def test_directory_endpoints(sim: Simulator, api: Api) -> None:
     assert manager["is_leader_in_dept"] == [1] and manager["department"] == [2]
     in_dept = api.get("user/simplelist", department_id=2)["userlist"]
     assert {u["userid"] for u in in_dept} == {seeded.managers[2], *seeded.salespeople[2]}
-    everyone = api.get("user/list", department_id=1, fetch_child=1)["userlist"]
-    assert len(everyone) == 2 * 3 + 2  # two sales teams of three, HR, finance
+    # fetch_child is ignored: only the department's own members (WECOM.md §6 Directory, doc 96260)
+    assert api.get("user/list", department_id=1, fetch_child=1)["userlist"] == []
     assert api.get("user/list", department_id=1)["userlist"] == []
     assert api.get("user/get", userid="ghost")["errcode"] == 60111
     assert api.get("user/list", department_id=99)["errcode"] == 60123

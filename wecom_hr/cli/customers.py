@@ -44,5 +44,5 @@ def sync_directory(state: CliState) -> None:
     from wecom_hr.customers.directory_sync import sync_directory as run
 
     with state.runtime.db.session_scope() as session:
-        counts = run(session, state.runtime.wecom("contact"), utcnow())
-    click.echo(json.dumps(counts.__dict__))
+        counts = run(session, state.runtime.wecom("contact"), utcnow(), runtime=state.runtime)
+    click.echo(json.dumps(counts.__dict__))  # departments, members, left, not_visible (outside the range)

@@ -75,7 +75,7 @@ def _messages_to(sim: Any, userid: str) -> list[str]:
 
 def play(sim: Any, runtime: Runtime, out: Out) -> dict[str, Any]:
     with runtime.db.session_scope() as s:
-        sync_directory(s, runtime.wecom("contact"), utcnow())
+        sync_directory(s, runtime.wecom("contact"), utcnow(), runtime)
     synced = resync_customers(runtime)
     _say(out, f"— 全量同步（wecom-hr sync contacts）：{synced.get('relations', 0)} 条跟进关系，"
               f"{synced.get('calls', 0)} 次企业微信调用，用时 {synced.get('seconds', 0)} 秒")

@@ -1,4 +1,10 @@
-"""gettoken, departments, members and the OAuth code exchange."""
+"""gettoken, departments, members and the OAuth code exchange.
+
+Each token sees only its secret's visible range (WECOM.md §6 Directory (doc 96260)): department/list
+returns the departments in range, user/list and user/simplelist answer 60011 for a department
+outside it, user/get 60011 for a member outside it and 60111 for a userid that does not exist.
+user/list lists the members directly in department_id: the current page has no fetch_child.
+"""
 
 from __future__ import annotations
 
@@ -25,14 +31,18 @@ def department_list(ctx: ApiContext) -> Payload:
     with state.lock:
         ids = list(state.departments)
         if ctx.arg("id"):
-            root = _department_id(ctx, "id")
+            root = _visible_department_id(ctx, "id")
             ids = state.subtree(root)
-        return {"department": [state.departments[i].to_api() for i in ids]}
+        in_range = _visible_departments(ctx)
+        return {"department": [state.departments[i].to_api() for i in ids if in_range is None or i in in_range]}
 
 
 def user_get(ctx: ApiContext) -> Payload:
     with ctx.state.lock:
-        return _member(ctx, ctx.arg("userid")).to_api()
+        user = _member(ctx, ctx.arg("userid"))
+        if not _user_visible(ctx, user):
+            raise ApiError(60011)
+        return user.to_api()
 
 
 def user_list(ctx: ApiContext) -> Payload:
@@ -81,10 +91,34 @@ def _department_id(ctx: ApiContext, name: str) -> int:
     return dept_id
 
 
+def _visible_department_id(ctx: ApiContext, name: str) -> int:
+    dept_id = _department_id(ctx, name)
+    in_range = _visible_departments(ctx)
+    if in_range is not None and dept_id not in in_range:
+        raise ApiError(60011)
+    return dept_id
+
+
+def _visible_departments(ctx: ApiContext) -> set[int] | None:
+    """The departments in the token's range (sub-departments included); None: no range set."""
+    state, name = ctx.state, ctx.secret_name or ""
+    if name not in state.visible_departments and name not in state.visible_users:
+        return None
+    roots = [d for d in state.visible_departments.get(name, []) if d in state.departments]
+    return {d for root in roots for d in state.subtree(root)}
+
+
+def _user_visible(ctx: ApiContext, user: User) -> bool:
+    in_range = _visible_departments(ctx)
+    if in_range is None or in_range.intersection(user.department):
+        return True
+    return user.userid in ctx.state.visible_users.get(ctx.secret_name or "", [])
+
+
 def _members_in(ctx: ApiContext) -> list[User]:
-    root = _department_id(ctx, "department_id")
-    wanted = set(ctx.state.subtree(root)) if ctx.arg("fetch_child") == "1" else {root}
-    return [u for u in ctx.state.active_users() if wanted.intersection(u.department)]
+    # fetch_child is ignored, as on the current user/list page (WECOM.md §6 Directory (doc 96260)).
+    root = _visible_department_id(ctx, "department_id")
+    return [u for u in ctx.state.active_users() if root in u.department]
 
 
 ROUTES = [

@@ -60,6 +60,10 @@ class CorpState:
         self.response_codes: dict[str, ResponseGrant] = {}
         self.permit_users: list[str] | None = None  # None: every active member is archived
         self.agreements: dict[tuple[str, str], tuple[str, int]] = {}
+        # The visible range per secret name ("app", "contact"); a name absent from both: everything.
+        # Departments include their sub-departments (WECOM.md §6 Directory, doc 96260).
+        self.visible_departments: dict[str, list[int]] = {}
+        self.visible_users: dict[str, list[str]] = {}
 
     def now(self) -> int:
         return int(self.clock())
