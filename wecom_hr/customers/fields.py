@@ -1,8 +1,11 @@
 """WeCom's customer JSON -> our column values, and the rules both sync paths share.
 
-externalcontact/get gives tags with names; batch/get_by_user gives only tag ids. Both become
-``[{"tag_id": ..., "tag_name"?: ..., "group_name"?: ...}]`` and a resync keeps names it knew, so the
-same relation never looks changed just because it was read through the other endpoint.
+externalcontact/get gives company tags (type 1) with ids and names, and the member's personal tags
+(type 2) by name only, without an id; batch/get_by_user gives only company tag ids (WECOM.md §6).
+Company tags become ``{"tag_id": ..., "tag_name"?: ..., "group_name"?: ...}``, personal ones
+``{"type": 2, "tag_name": ...}``. Comparisons and fingerprints go by company id and personal name,
+fingerprints by company ids only, and a resync keeps the names and personal tags it cannot see, so
+the same relation never looks changed just because it was read through the other endpoint.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import orjson
 from storage.customers import CUSTOMER_DELETED
 
 CONTACT_FIELDS = ("name", "type", "corp_name", "corp_full_name", "position", "gender", "avatar", "unionid")
+PERSONAL = 2  # a member's own tag: externalcontact/get names it, gives no tag_id; batch/get_by_user omits it
 FOLLOW_FIELDS = ("remark", "description", "remark_corp_name", "remark_mobiles", "tags", "add_way",
                  "oper_userid", "state")
 
@@ -65,7 +69,9 @@ def follow_values(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tag(tag: dict[str, Any]) -> dict[str, Any]:
-    out = {"tag_id": str(tag.get("tag_id", ""))}
+    if _int(tag.get("type"), 1) == PERSONAL or not tag.get("tag_id"):
+        return {"type": PERSONAL, "tag_name": str(tag.get("tag_name") or "")}
+    out = {"tag_id": str(tag["tag_id"])}
     for key in ("tag_name", "group_name"):
         if tag.get(key):
             out[key] = str(tag[key])
@@ -79,27 +85,45 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
+def is_personal(tag: dict[str, Any]) -> bool:
+    return tag.get("type") == PERSONAL or not tag.get("tag_id")
+
+
 def keep_tag_names(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    known = {t.get("tag_id"): t for t in old}
-    return [known.get(t["tag_id"], t) if len(t) == 1 else t for t in new]
+    """``new`` with the names of company tags known from ``old`` (for ids given without names)."""
+    known = {t["tag_id"]: t for t in old if not is_personal(t)}
+    return [known.get(t["tag_id"], t) if not is_personal(t) and len(t) == 1 else t for t in new]
+
+
+def keep_unseen_tags(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """batch/get_by_user's company tag ids, with the names and personal tags it does not give."""
+    return keep_tag_names(old, [t for t in new if not is_personal(t)]) + [t for t in old if is_personal(t)]
 
 
 def tag_ids(tags: list[dict[str, Any]]) -> list[str]:
-    return [str(t.get("tag_id", "")) for t in tags]
+    """The company tags' ids, sorted: what both endpoints give."""
+    return sorted(str(t["tag_id"]) for t in tags if not is_personal(t))
+
+
+def tag_keys(tags: list[dict[str, Any]]) -> list[str]:
+    """What identifies a tag list: company ids, personal names (names of company tags may be missing)."""
+    return tag_ids(tags) + sorted(f"personal:{t.get('tag_name', '')}" for t in tags if is_personal(t))
 
 
 def diff(current: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
-    """{field: [old, new]} for every field whose value changes. Tags count as changed when their ids
-    do; names arriving for known ids (externalcontact/get after a resync) are not a change."""
+    """{field: [old, new]} for every field whose value changes. Tags count as changed when their
+    company ids or personal names do; names arriving for known ids (externalcontact/get after a
+    resync) and another order are not a change."""
     changes = {k: [current.get(k), v] for k, v in new.items() if current.get(k) != v}
-    if "tags" in changes and tag_ids(changes["tags"][0] or []) == tag_ids(changes["tags"][1] or []):
+    if "tags" in changes and tag_keys(changes["tags"][0] or []) == tag_keys(changes["tags"][1] or []):
         del changes["tags"]
     return changes
 
 
 def fingerprint(values: dict[str, Any]) -> str:
-    """A digest of WeCom's values (tags by id: names depend on the endpoint), so that a resync can
-    tell "unchanged" from one stored column instead of reading and decoding every field."""
+    """A digest of WeCom's values (tags by company id: names and personal tags depend on the
+    endpoint), so that a resync can tell "unchanged" from one stored column instead of reading and
+    decoding every field."""
     # Compact UTF-8 JSON of the values in key order: unambiguous, and orjson keeps it cheap (a
     # resync digests every customer and relation). Digests stored in another form only cost one re-read.
     data = [tag_ids(v) if k == "tags" else v for k, v in sorted(values.items())]

@@ -127,6 +127,26 @@ def upsert_follow(session: Session, customer: Customer, data: dict[str, Any], or
     return row, "updated"
 
 
+def open_half_follow(session: Session, customer: Customer, userid: str, state: str, origin: Origin,
+                     now: datetime) -> CustomerFollow | None:
+    """add_half_external_contact for a pair WeCom does not show yet (84061 until the member adds
+    back): open the relation as the event tells it, marked half; add_external_contact completes it
+    from externalcontact/get. None when an episode is open already or a replay predates its end."""
+    ext = customer.external_userid
+    if (row := open_follow(session, ext, userid)) is not None:
+        return row
+    added = origin.occurred_at or now
+    if not may_reopen(latest_follow(session, ext, userid), added, added):
+        return None
+    values = follow_values({"state": state})
+    row = CustomerFollow(external_userid=ext, userid=userid, **values, half=True, follow_created_at=None,
+                         opened_at=now, updated_at=now, digest=fingerprint(values))
+    session.add(row)
+    session.flush()
+    history(session, ext, "relation_opened", {"half": True, "state": state, "added_at": added}, origin, now, userid)
+    return row
+
+
 def apply_snapshot(session: Session, external_userid: str, contact: dict[str, Any] | None,
                    follows: list[dict[str, Any]], origin: Origin, now: datetime, fetched_at: datetime,
                    fallback_owner: str = "") -> tuple[Customer | None, dict[str, str]]:

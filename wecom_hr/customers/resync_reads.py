@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.customers import Customer, CustomerFollow
-from wecom_hr.customers.fields import CONTACT_FIELDS, FOLLOW_FIELDS, diff, keep_tag_names
+from wecom_hr.customers.fields import CONTACT_FIELDS, FOLLOW_FIELDS, diff, keep_unseen_tags
 
 CHUNK = 1000  # keys per IN (...) query
 F = CustomerFollow
@@ -47,7 +47,7 @@ def _keys(column: InstrumentedAttribute[str], postgresql: bool) -> ColumnElement
 def _stored_queries(postgresql: bool) -> tuple[Executable, Executable]:
     customers = select(Customer.external_userid, Customer.digest).where(_keys(Customer.external_userid, postgresql))
     episodes = select(F.id, F.external_userid, F.userid, F.digest, F.follow_created_at.is_(None).label("no_created"),
-                      F.ended_at, F.end_reason, F.end_recorded_at).where(_keys(F.external_userid, postgresql))
+                      F.ended_at, F.end_reason, F.end_recorded_at, F.half).where(_keys(F.external_userid, postgresql))
     return customers, episodes
 
 
@@ -84,7 +84,8 @@ def contact_diffs(session: Session, changed: dict[str, dict[str, Any]]
 def follow_diffs(session: Session, changed: dict[int, tuple[dict[str, Any], datetime | None]]
                  ) -> list[tuple[int, dict[str, Any], dict[str, list[Any]]]]:
     """(id, WeCom's values, changes) of open relations whose fingerprint differs or whose WeCom
-    createtime we did not have yet. Tag names we knew are kept: batch/get_by_user gives only ids."""
+    createtime we did not have yet. Tag names and personal tags we knew are kept: batch/get_by_user
+    gives only company tag ids."""
     out = []
     columns = [getattr(F, name) for name in FOLLOW_FIELDS]
     for chunk in chunks(sorted(changed)):
@@ -92,7 +93,7 @@ def follow_diffs(session: Session, changed: dict[int, tuple[dict[str, Any], date
             current = row._asdict()
             follow_id = current.pop("id")
             values, created = changed[follow_id]
-            values["tags"] = keep_tag_names(current["tags"], values["tags"])
+            values["tags"] = keep_unseen_tags(current["tags"], values["tags"])
             changes = diff(current, values)
             if created is not None:
                 changes["follow_created_at"] = [None, created]
@@ -101,9 +102,10 @@ def follow_diffs(session: Session, changed: dict[int, tuple[dict[str, Any], date
 
 
 def unseen_open(session: Session, userids: Sequence[str], before: datetime) -> list[Row[Any]]:
-    """Open relations of these members recorded before ``before``: (id, external_userid, userid)."""
+    """Open relations of these members recorded before ``before``: (id, external_userid, userid).
+    Half-added ones are left out: batch/get_by_user never lists them until the member adds back."""
     return list(session.connection().execute(select(F.id, F.external_userid, F.userid).where(
-        F.userid.in_(userids), F.ended_at.is_(None), F.opened_at < before)))
+        F.userid.in_(userids), F.ended_at.is_(None), F.half.is_(False), F.opened_at < before)))
 
 
 def update_rows(session: Session, model: type[Customer | CustomerFollow], rows: list[dict[str, Any]]) -> None:

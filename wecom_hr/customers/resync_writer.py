@@ -81,6 +81,7 @@ class _Plan:
     changed_customers: dict[str, dict[str, Any]] = field(default_factory=dict)   # ext -> WeCom's values
     new_follows: dict[tuple[str, str], Relation] = field(default_factory=dict)
     changed_follows: dict[int, tuple[Relation, bool]] = field(default_factory=dict)  # id -> (relation, fill created)
+    confirmed: set[int] = field(default_factory=set)  # half-added relations WeCom now lists: the member added back
     reopened: set[str] = field(default_factory=set)
     customer_updates: list[dict[str, Any]] = field(default_factory=list)
     follow_updates: list[dict[str, Any]] = field(default_factory=list)
@@ -124,7 +125,10 @@ class PoolWriter:
         if row is not None:
             self.seen.setdefault(rel.batch_no, set()).add(row.id)
             fill_created = rel.created is not None and row.no_created
-            if (row.digest != fingerprint(rel.follow) or fill_created) and row.id not in plan.changed_follows:
+            if row.half:
+                plan.confirmed.add(row.id)
+            if (row.digest != fingerprint(rel.follow) or fill_created or row.half) \
+                    and row.id not in plan.changed_follows:
                 plan.changed_follows[row.id] = (rel, fill_created)
             return
         if key in plan.new_follows:
@@ -206,6 +210,8 @@ def _plan_changes(session: Session, plan: _Plan, counts: PageCounts, now: dateti
     changed = {i: (rel.follow, rel.created if fill else None) for i, (rel, fill) in plan.changed_follows.items()}
     for follow_id, values, changes in follow_diffs(session, changed):
         rel = plan.changed_follows[follow_id][0]
+        if follow_id in plan.confirmed:
+            changes["half"] = [True, False]
         plan.follow_updates.append({"id": follow_id, **{k: v[1] for k, v in changes.items()}, "updated_at": now,
                                     "digest": fingerprint(values)})
         if changes:

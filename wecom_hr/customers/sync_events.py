@@ -8,7 +8,6 @@ customer after this deletion, and the deletion is kept on record without closing
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +27,10 @@ from wecom_hr.wecom import WeComClient
 from wecom_hr.wecom.errors import WeComAPIError
 
 GET = "externalcontact/get"
-GONE = frozenset({84061, 40096})  # "not external contact" / unknown external_userid: nobody follows
+# "not external contact" (also a half-added pair: WECOM.md §6) / unknown external_userid: nobody follows
+GONE = frozenset({84061, 40096})
 DELETE_BY_TRANSFER = "DELETE_BY_TRANSFER"
 
-# Other features may react to a failed transfer (the departure handover): (ctx, event) -> None.
-TRANSFER_FAILED_LISTENERS: list[Callable[[HandlerContext, Event], None]] = []
 
 Snapshot = tuple[dict[str, Any] | None, list[dict[str, Any]], datetime]
 
@@ -77,12 +75,23 @@ def _apply(ctx: HandlerContext, event: Event, snap: Snapshot) -> tuple[Customer 
 
 
 def customer_added(ctx: HandlerContext, event: Event, half: bool = False) -> None:
-    """add_external_contact / add_half_external_contact (免验证添加: the member has not confirmed)."""
+    """add_external_contact / add_half_external_contact (免验证添加: the member has not confirmed).
+
+    WeCom does not show a half-added pair (externalcontact/get: 84061) until the member adds back,
+    so that relation is kept from the event itself; the full add completes it from WeCom's answer."""
     ext, userid = _ids(event)
-    customer, outcome = _apply(ctx, event, _snapshot(ctx, ext))
+    snap = _snapshot(ctx, ext)
+    customer, outcome = _apply(ctx, event, snap)
+    listed = any(str(f.get("userid")) == userid for f in snap[1])
+    if half and not listed:
+        customer = customer or pool.upsert_customer(ctx.session, ext, snap[0], snap[1], _origin(ctx, event, None),
+                                                    ctx.now, fallback_owner=userid)
+        pool.open_half_follow(ctx.session, customer, userid, str(event.get("state") or "")[:255],
+                              _origin(ctx, event, None), ctx.now)
+        pool.refresh_status(ctx.session, customer)
     row = open_follow(ctx.session, ext, userid) if customer else None
-    if row is None:
-        return
+    if row is None or (not half and not listed):
+        return  # a full add WeCom does not list (deleted since): nothing confirmed to complete
     # Only the event that opened the relation marks it half; a full add (confirmed) clears it.
     want = (row.half or outcome.get(userid) == "opened") if half else False
     if want != row.half:
@@ -143,8 +152,6 @@ def transfer_failed(ctx: HandlerContext, event: Event) -> None:
     pool.history(ctx.session, ext, "transfer_failed",
                  {"takeover_userid": takeover, "fail_reason": str(event.get("fail_reason"))},
                  _origin(ctx, event, None), ctx.now, takeover)
-    for listener in TRANSFER_FAILED_LISTENERS:
-        listener(ctx, event)
 
 
 def archive_agreed(ctx: HandlerContext, event: Event) -> None:

@@ -1,4 +1,9 @@
-"""Customer-contact reads: one customer, a member's customers, batch pages, unassigned ones."""
+"""Customer-contact reads: one customer, a member's customers, batch pages, unassigned ones.
+
+A half-added pair (add_half_external_contact, the member has not added back) is not a relation to
+the API yet: externalcontact/get answers 84061 when it is the customer's only one, and every list
+leaves it out (WECOM.md §6).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ def get(ctx: ApiContext) -> Payload:
         contact = state.external_contacts.get(ctx.arg("external_userid"))
         if contact is None:
             raise ApiError(40096)
-        follows = state.followers_of(contact.external_userid)
+        follows = [f for f in state.followers_of(contact.external_userid) if not f.half]
         if not follows:
             raise ApiError(84061)
         chunk, next_cursor = page(follows, ctx.arg("cursor"), state.follow_page_size)
@@ -29,7 +34,7 @@ def list_by_user(ctx: ApiContext) -> Payload:
     """A member without customers gets 84061, not an empty list (a known qyapi trap)."""
     with ctx.state.lock:
         _known_user(ctx, ctx.arg("userid"))
-        ids = ctx.state.customer_ids_of(ctx.arg("userid"))
+        ids = [f.external_userid for f in _confirmed(ctx, ctx.arg("userid"))]
     if not ids:
         raise ApiError(84061)
     return {"external_userid": ids}
@@ -48,7 +53,8 @@ def batch_get_by_user(ctx: ApiContext) -> Payload:
     user_pos, follow_pos = decode_cursor(str(ctx.body.get("cursor", "")), 2)
     with ctx.state.lock:
         for userid in userids:
-            _known_user(ctx, userid)
+            if ctx.state.active_user(userid) is None:  # WECOM.md §6 Members who left: a leaver may answer 60111
+                raise ApiError(60111)
         items, next_cursor = _batch_page(ctx, userids, user_pos, follow_pos, limit)
     return {"external_contact_list": items, "next_cursor": next_cursor}
 
@@ -58,14 +64,18 @@ def _batch_page(ctx: ApiContext, userids: list[str], user_pos: int, follow_pos: 
     """Walk members in the listed order, each member's customers in the order they were added."""
     items: list[dict[str, Any]] = []
     while user_pos < len(userids) and len(items) < limit:
-        follows = ctx.state.follows_of_user(userids[user_pos])
+        follows = _confirmed(ctx, userids[user_pos])
         taken = follows[follow_pos:follow_pos + limit - len(items)]
         items += [_batch_item(ctx, f) for f in taken]
         follow_pos += len(taken)
         if follow_pos >= len(follows):
             user_pos, follow_pos = user_pos + 1, 0
-    more = any(ctx.state.follows_of_user(u) for u in userids[user_pos:]) if follow_pos == 0 else True
+    more = any(_confirmed(ctx, u) for u in userids[user_pos:]) if follow_pos == 0 else True
     return items, encode_cursor(user_pos, follow_pos) if more and user_pos < len(userids) else ""
+
+
+def _confirmed(ctx: ApiContext, userid: str) -> list[Follow]:
+    return [f for f in ctx.state.follows_of_user(userid) if not f.half]
 
 
 def _batch_item(ctx: ApiContext, follow: Follow) -> dict[str, Any]:
@@ -82,7 +92,7 @@ def unassigned_list(ctx: ApiContext) -> Payload:
                  "dimission_time": u.dimission_time}
                 for u in state.users.values() if u.status == STATUS_LEFT
                 for f in state.follows_of_user(u.userid)
-                if state.waiting_transfer(f.external_userid) is None]
+                if not f.half and state.waiting_transfer(f.external_userid) is None]
     chunk, next_cursor = page(rows, str(ctx.body.get("cursor", "")), size)
     return {"info": chunk, "is_last": not next_cursor, "next_cursor": next_cursor}
 

@@ -115,6 +115,7 @@ class Follow:
     oper_userid: str = ""
     state: str = ""
     deleted_by_customer: bool = False  # WeCom keeps a one-way deleted customer in the member's list
+    half: bool = False  # add_half_external_contact: the member has not added back; the API answers 84061
 
     def _common(self) -> dict[str, Any]:
         data: dict[str, Any] = {"userid": self.userid, "remark": self.remark,
@@ -128,12 +129,14 @@ class Follow:
         return data
 
     def to_follow_user(self) -> dict[str, Any]:
+        """Personal tags (type 2) come without tag_id or group: "仅企业设置（type为1）的标签返回"."""
         tags = [{"group_name": t.group_name, "tag_name": t.tag_name, "tag_id": t.tag_id, "type": t.type}
-                for t in self.tags]
+                if t.type == 1 else {"tag_name": t.tag_name, "type": t.type} for t in self.tags]
         return {**self._common(), "tags": tags}
 
     def to_follow_info(self) -> dict[str, Any]:
-        return {**self._common(), "tag_id": [t.tag_id for t in self.tags]}
+        """batch/get_by_user lists company tag ids only; personal tags are not in it at all."""
+        return {**self._common(), "tag_id": [t.tag_id for t in self.tags if t.type == 1]}
 
 
 @dataclass(slots=True)
@@ -163,6 +166,8 @@ class GroupChat:
     status: int = 0
     admin_list: list[str] = field(default_factory=list)
     customer_group: bool = True
+    inheriting_to: str = ""   # a resigned owner's chat being inherited (90507 until it finishes)
+    inherited_from: str = ""  # the resigned owner it was inherited from (90508 when asked again)
 
     def to_api(self) -> dict[str, Any]:
         return {"chat_id": self.chat_id, "name": self.name, "owner": self.owner,
@@ -180,6 +185,7 @@ class Transfer:
     started_at: float
     status: int = TRANSFER_WAITING
     takeover_time: int = 0
+    takeover_was_friend: bool = False  # no add_external_contact then (doc 96325)
 
     def to_result(self) -> dict[str, Any]:
         return {"external_userid": self.external_userid, "status": self.status,

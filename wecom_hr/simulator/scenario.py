@@ -7,10 +7,10 @@ while handling the callback already sees the new state (as it would in productio
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from wecom_hr.simulator import events
+from wecom_hr.simulator import api_transfers, events
 from wecom_hr.simulator.models import (
     STATUS_LEFT,
     TRANSFER_AT_LIMIT,
@@ -18,6 +18,7 @@ from wecom_hr.simulator.models import (
     TRANSFER_WAITING,
     ExternalContact,
     Follow,
+    Transfer,
     User,
 )
 
@@ -69,6 +70,22 @@ class Scenario:
             user.status, user.dimission_time = STATUS_LEFT, self._state.now()
         return self.deliver(events.contact(self._state.corp_id, "delete_user", [("UserID", userid)]))
 
+    def delete_department(self, dept_id: int) -> str:
+        """delete_party; WeCom refuses to delete a department that still has members or children."""
+        with self._state.lock:
+            members = [u.userid for u in self._state.active_users() if dept_id in u.department]
+            if members or self._state.subtree(dept_id) != [dept_id]:
+                raise ValueError(f"department {dept_id} still has members or sub-departments")
+            del self._state.departments[dept_id]
+        return self.deliver(events.contact(self._state.corp_id, "delete_party", [("Id", dept_id)]))
+
+    def limit_visible_range(self, secret_name: str, departments: Sequence[int] = (),
+                            users: Sequence[str] = ()) -> None:
+        """The admin narrows an app's visible range (WECOM.md §6 Directory (doc 96260)); no callback."""
+        with self._state.lock:
+            self._state.visible_departments[secret_name] = list(departments)
+            self._state.visible_users[secret_name] = list(users)
+
     # -- customers (change_external_contact) --------------------------------------------------
     def add_customer(self, userid: str, external_userid: str, name: str, corp_name: str = "",
                      remark: str = "", state: str = "", half: bool = False, **follow_fields: Any) -> str:
@@ -78,7 +95,7 @@ class Scenario:
                 external_userid, name, type=2 if corp_name else 1, corp_name=corp_name,
                 corp_full_name=corp_name))
             self._state.add_follow(Follow(userid, external_userid, self._state.now(), remark=remark,
-                                          state=state, **follow_fields))
+                                          state=state, half=half, **follow_fields))
         change = "add_half_external_contact" if half else "add_external_contact"
         return self._customer_event(change, userid, external_userid, State=state,
                                     WelcomeCode=secrets.token_urlsafe(24))
@@ -86,6 +103,15 @@ class Scenario:
     def add_half_customer(self, userid: str, external_userid: str, name: str, **kwargs: Any) -> str:
         """The customer added the member, who has not accepted yet."""
         return self.add_customer(userid, external_userid, name, half=True, **kwargs)
+
+    def member_accepts_half(self, userid: str, external_userid: str) -> str:
+        """The member adds back a half-added customer: the API now answers for the pair."""
+        with self._state.lock:
+            follow = self._follow(userid, external_userid)
+            follow.half = False
+            state = follow.state
+        return self._customer_event("add_external_contact", userid, external_userid, State=state,
+                                    WelcomeCode=secrets.token_urlsafe(24))
 
     def edit_customer(self, userid: str, external_userid: str, **changes: Any) -> str:
         with self._state.lock:
@@ -116,6 +142,16 @@ class Scenario:
                 if transfer.status == TRANSFER_WAITING and transfer.takeover_userid == userid:
                     transfer.status = FAIL_REASONS.get(reason, TRANSFER_REFUSED)
         return self._customer_event("transfer_fail", userid, external_userid, FailReason=reason)
+
+    def complete_transfers(self, refuse: Iterable[str] = (), at_limit: Iterable[str] = ()) -> list[Transfer]:
+        """Finish waiting transfers (as ``Simulator.complete_transfers``) and send every callback WeCom
+        sends then: add_external_contact to the successor, del_external_contact (DELETE_BY_TRANSFER) to
+        the old owner, transfer_fail for a refusal (api_transfers.transfer_events)."""
+        finished = api_transfers.complete_waiting(self._state, refuse, at_limit)
+        for transfer in finished:
+            for xml in api_transfers.transfer_events(self._state.corp_id, transfer):
+                self.deliver(xml)
+        return finished
 
     def msg_audit_approved(self, userid: str, external_userid: str) -> str:
         with self._state.lock:
