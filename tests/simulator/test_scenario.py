@@ -113,9 +113,10 @@ def test_complete_transfers_can_notify(sim: Simulator, api: Api) -> None:
     sim.callback_url = receiver
     sim.complete_transfers(refuse={mine[1]}, notify=True)
     events = [_fields(x) for x in receiver.received]
+    # WECOM.md §6 Transfers (doc 96325): the successor adds the customer, the old owner loses it.
     assert [(e["ChangeType"], e["UserID"]) for e in events] == [
-        ("del_external_contact", "lina"), ("transfer_fail", "wangfang")]
-    assert events[0]["Source"] == "DELETE_BY_TRANSFER" and events[1]["FailReason"] == "customer_refused"
+        ("add_external_contact", "wangfang"), ("del_external_contact", "lina"), ("transfer_fail", "wangfang")]
+    assert events[1]["Source"] == "DELETE_BY_TRANSFER" and events[2]["FailReason"] == "customer_refused"
 
 
 def test_without_callback_url_only_state_changes(sim: Simulator) -> None:

@@ -48,7 +48,8 @@ def on_member_left(ctx: HandlerContext, userid: str) -> None:
         audit.record(s, "system", "departure.member_left", {"departure_id": existing.id, "userid": userid,
                                                             "state": existing.state}, at=ctx.now)
         return
-    if not snapshot.pool_customers(s, userid) and not snapshot.wecom_customers(ctx.runtime.wecom("contact"), userid):
+    client = ctx.runtime.wecom("contact")  # WeCom lists a member who left with get_unassigned_list
+    if not snapshot.pool_customers(s, userid) and not snapshot.wecom_customers(client, userid, left=True):
         return
     _start(ctx, StartRequest(userid=userid, source="left", actor="system",
                              note="成员已离职（通讯录删除），自动发起交接"))

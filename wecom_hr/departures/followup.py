@@ -1,10 +1,11 @@
-"""Follow-up: poll transfer_result until every customer is final, then brief and report.
+"""Follow-up: poll transfer_result until every customer is final (and every chat), then brief and report.
 
 One transfer_result walk per (successor, endpoint) pair — pages of 1000, never one call per
 customer. 1 done (the pool shows the new owner), 3 refused, 4 takeover at limit, 5 no record end
 a customer; 2 keeps it waiting. A customer WeCom said was "in progress" (40129) and that this pair
 does not list was someone else's transfer: it is reported failed. transfer_fail callbacks land in
-the same rows (events.on_transfer_failed). Before completing, WeCom is asked once more for the
+the same rows (events.on_transfer_failed). A group chat WeCom was still inheriting (90507) is asked
+for again until it answers 90508 (inherited). Before completing, WeCom is asked once more for the
 member's customers, so one added after the snapshot is handed over too.
 """
 
@@ -36,8 +37,8 @@ from storage.departures import (
     get,
     move,
 )
-from wecom_hr.departures import notices, pool_sync, snapshot
-from wecom_hr.departures.transfers import IN_PROGRESS
+from wecom_hr.departures import notices, pool_sync, snapshot, transfer_calls
+from wecom_hr.departures.transfers import BATCH, IN_PROGRESS
 from wecom_hr.wecom import WeComClient
 from wecom_hr.wecom.errors import WeComError
 
@@ -66,8 +67,49 @@ def follow_up(runtime: Runtime, departure_id: int, now: datetime) -> dict[str, i
             out["poll_errors"] += 1
             continue
         out.update(apply_results(runtime, departure_id, handover, takeover, results, now))
+    out.update(recheck_chats(runtime, client, departure_id, now))
     out.update(settle(runtime, departure_id, now))
     return dict(out)
+
+
+def recheck_chats(runtime: Runtime, client: WeComClient, departure_id: int, now: datetime) -> Counter[str]:
+    """Chats WeCom was still inheriting (90507) are asked for again, ≤100 per call and successor."""
+    with runtime.db.session_scope() as s:
+        rows = s.execute(select(DepartureItem.takeover, DepartureItem.ref).where(
+            DepartureItem.departure_id == departure_id, DepartureItem.kind == GROUP_CHAT,
+            DepartureItem.status == WAITING).order_by(DepartureItem.id)).all()
+    groups: dict[str, list[str]] = {}
+    for takeover, ref in rows:
+        groups.setdefault(str(takeover or ""), []).append(str(ref))
+    out: Counter[str] = Counter()
+    for takeover, refs in groups.items():
+        for start in range(0, len(refs), BATCH):
+            chunk = refs[start:start + BATCH]
+            try:
+                outcomes = transfer_calls.recheck_chats(client, takeover, chunk)
+            except WeComError as exc:
+                log.warning("departure %s: group chats for %s not checked: %s", departure_id, takeover, exc)
+                out["poll_errors"] += 1
+                continue
+            with runtime.db.session_scope() as s:
+                out.update(_apply_chats(s, departure_id, outcomes, now))
+    return out
+
+
+def _apply_chats(s: Session, departure_id: int, outcomes: dict[str, tuple[str, int | None]],
+                 now: datetime) -> Counter[str]:
+    changed: Counter[str] = Counter()
+    for row in s.scalars(select(DepartureItem).where(
+            DepartureItem.departure_id == departure_id, DepartureItem.kind == GROUP_CHAT,
+            DepartureItem.status == WAITING, DepartureItem.ref.in_(list(outcomes)))):
+        status, code = outcomes[row.ref]
+        if status != WAITING:
+            row.status, row.errcode, row.finished_at, row.updated_at = status, code, now, now
+            changed[f"chats_{status}"] += 1
+    if changed:
+        audit.record(s, "system", "departure.chats_rechecked", {"departure_id": departure_id,
+                                                               "changes": dict(changed)}, at=now)
+    return changed
 
 
 def waiting_pairs(s: Session, departure_id: int) -> list[tuple[str, bool]]:
@@ -163,9 +205,9 @@ def settle(runtime: Runtime, departure_id: int, now: datetime) -> dict[str, int]
         notices.refusals(s, runtime.settings, dep, now)
         if _active(s, departure_id):
             return {}
-        handover, known = dep.userid, set(s.scalars(select(DepartureItem.ref).where(
-            DepartureItem.departure_id == departure_id, DepartureItem.kind == CUSTOMER)))
-    listed = snapshot.wecom_customers(runtime.wecom("contact"), handover)
+        handover, left, known = dep.userid, snapshot.has_left(s, dep.userid), set(s.scalars(select(
+            DepartureItem.ref).where(DepartureItem.departure_id == departure_id, DepartureItem.kind == CUSTOMER)))
+    listed = snapshot.wecom_customers(runtime.wecom("contact"), handover, left=left)
     with runtime.db.session_scope() as s:
         dep = get(s, departure_id, lock=True)
         if dep is None or dep.state != TRANSFERRING or _active(s, departure_id):

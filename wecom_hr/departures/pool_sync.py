@@ -31,11 +31,11 @@ def _follow_data(old: CustomerFollow | None, takeover: str, at: datetime) -> dic
 
 def show_new_owner(session: Session, departure_id: int, handover: str, takeover: str, ext: str, at: datetime,
                    now: datetime) -> bool:
-    """True when the pool changed; False when the customer is unknown to it or already moved."""
-    customer = pool.lock_customer(session, ext)
-    if customer is None:
-        return False
+    """True when the pool changed; False when it already showed the move. A customer the pool never
+    saw (a leaver's, listed only by get_unassigned_list) is created, first owner the leaver; the
+    nightly resync fills in its name and fields."""
     origin = Origin("api", api_call=API_CALL, occurred_at=at, actor=f"departure:{departure_id}")
+    customer = pool.lock_customer(session, ext) or pool.upsert_customer(session, ext, None, [], origin, now, handover)
     old = open_follow(session, ext, handover)
     changed = False
     if old is not None:

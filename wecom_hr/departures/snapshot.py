@@ -1,7 +1,8 @@
 """Pre-check and handover list: what the member holds, written as the departure's items.
 
-Customers are the union of WeCom's list (batch/get_by_user: what a transfer can actually move) and the
-customer pool (remarks, how long the relation runs); one missing from WeCom is listed but skipped.
+Customers are the union of WeCom's list (batch/get_by_user, or get_unassigned_list for a member who
+left: what a transfer can actually move) and the customer pool (remarks, how long the relation runs);
+one missing from WeCom is listed but skipped.
 Group chats come from groupchat/list, open receivables from the ledger, the last contact from the
 chat archive when it holds the conversation. Pages of 100/1000: a few calls, never one per customer.
 """
@@ -18,6 +19,7 @@ from sqlalchemy import column, func, insert, select, table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from storage import directory
 from storage.customers import Customer, CustomerFollow
 from storage.db import iso
 from storage.departures import (
@@ -36,7 +38,9 @@ from wecom_hr.wecom import WeComClient
 from wecom_hr.wecom.errors import WeComAPIError
 
 log = logging.getLogger(__name__)
-NO_CUSTOMERS = frozenset({84061, 60111})  # a member without customers / unknown to WeCom
+NO_CUSTOMERS = frozenset({84061})  # a member without customers
+UNKNOWN_MEMBER = 60111  # not an active member: one who left, or one WeCom never had
+UNASSIGNED_PAGE = 1000
 CHUNK = 500
 _docs = table("archive_docs", column("customer"), column("conv"), column("msgtime"))
 
@@ -53,14 +57,21 @@ class Holdings:
         return sum(1 for d in self.customers.values() if d["in_wecom"])
 
 
-def wecom_customers(client: WeComClient, userid: str) -> dict[str, dict[str, Any]] | None:
-    """The member's customers as WeCom lists them; None when WeCom could not be asked."""
+def wecom_customers(client: WeComClient, userid: str, left: bool = False) -> dict[str, dict[str, Any]] | None:
+    """The member's customers as WeCom lists them; None when WeCom could not be asked.
+
+    A member who left (``left``, or batch/get_by_user answering 60111) is listed by get_unassigned_list
+    (WECOM.md §6 Members who left): the customers resigned/transfer_customer can move."""
+    if left:
+        return unassigned_customers(client, userid)
     found: dict[str, dict[str, Any]] = {}
     cursor = ""
     while True:
         try:
             page = client.extra.batch_get_by_user([userid], cursor, 100)
         except WeComAPIError as exc:
+            if exc.errcode == UNKNOWN_MEMBER:
+                return unassigned_customers(client, userid)
             if exc.errcode in NO_CUSTOMERS:
                 return found
             log.warning("departure snapshot: %s", exc)
@@ -74,6 +85,30 @@ def wecom_customers(client: WeComClient, userid: str) -> dict[str, dict[str, Any
         cursor = str(page.get("next_cursor") or "")
         if not cursor:
             return found
+
+
+def unassigned_customers(client: WeComClient, userid: str) -> dict[str, dict[str, Any]] | None:
+    """The leaver's rows of get_unassigned_list (every leaver's, all pages); names come from the pool."""
+    found: dict[str, dict[str, Any]] = {}
+    cursor = ""
+    try:
+        while True:
+            page = client.extra.get_unassigned_list(cursor, UNASSIGNED_PAGE)
+            for row in page.get("info") or []:
+                ext = str(row.get("external_userid") or "")
+                if ext and str(row.get("handover_userid") or "") == userid:
+                    found[ext] = {"left_at": _epoch(row.get("dimission_time"))}
+            cursor = str(page.get("next_cursor") or "")
+            if page.get("is_last") or not cursor:
+                return found
+    except WeComAPIError as exc:
+        log.warning("departure snapshot (left): %s", exc)
+        return None
+
+
+def has_left(session: Session, userid: str) -> bool:
+    member = directory.member(session, userid)
+    return member is not None and member.status == directory.LEFT
 
 
 def _epoch(value: Any) -> str | None:
@@ -128,7 +163,7 @@ def last_contacts(session: Session, userid: str, exts: list[str]) -> dict[str, s
 
 
 def gather(session: Session, client: WeComClient, userid: str) -> Holdings:
-    listed = wecom_customers(client, userid)
+    listed = wecom_customers(client, userid, left=has_left(session, userid))
     pool = pool_customers(session, userid)
     held = Holdings(wecom_ok=listed is not None)
     for ext in sorted(set(pool) | set(listed or {})):

@@ -2,6 +2,8 @@
 
 Members who left go through resigned/…; on 40097 (not left yet in WeCom) the on-job endpoint is used,
 on 60111 from the on-job endpoint the resigned one, and group chats swap the same way on 90500/90502.
+A resigned owner's chat answers 90507 while WeCom is inheriting it (it waits; the follow-up asks again)
+and 90508 once inherited (done).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from storage.departures import GROUP_CHAT
+from storage.departures import DONE, FAILED, GROUP_CHAT, WAITING
 from wecom_hr.departures.settings import DepartureSettings
 from wecom_hr.wecom import WeComClient
 from wecom_hr.wecom.errors import WeComAPIError
@@ -17,6 +19,9 @@ from wecom_hr.wecom.errors import WeComAPIError
 NOT_LEFT = 40097         # resigned/transfer_customer for a member who has not left
 UNKNOWN_MEMBER = 60111   # transfer_customer (on-job) for a member who has left: no such active member
 CHAT_OWNER_ACTIVE, CHAT_OWNER_LEFT = 90500, 90502
+SAME_OWNER = 90504       # the chat already belongs to the new owner: done
+CHAT_INHERITING, CHAT_INHERITED = 90507, 90508  # a resigned owner's chat being / already inherited (WECOM.md §6)
+CHAT_DONE = frozenset({0, SAME_OWNER, CHAT_INHERITED})
 
 
 @dataclass
@@ -65,6 +70,23 @@ def request(client: WeComClient, cfg: DepartureSettings, claim: Claim, refs: lis
             raise
         claim.resigned = not claim.resigned
         return client.extra.transfer_customer(claim.handover, claim.takeover, refs, msg, resigned=claim.resigned)
+
+
+def chat_outcome(errcode: int) -> tuple[str, int | None]:
+    """A chat's (status, errcode) from groupchat/transfer: being inherited waits for the follow-up."""
+    if errcode in CHAT_DONE:
+        return DONE, None
+    return (WAITING, errcode) if errcode == CHAT_INHERITING else (FAILED, errcode)
+
+
+def chat_errcodes(answer: dict[str, Any]) -> dict[str, int]:
+    return {str(f.get("chat_id")): int(f.get("errcode") or 0) for f in answer.get("failed_chat_list") or []}
+
+
+def recheck_chats(client: WeComClient, takeover: str, refs: list[str]) -> dict[str, tuple[str, int | None]]:
+    """Ask again for chats WeCom was inheriting: 90507 still waits, 90508 (inherited meanwhile) is done."""
+    codes = chat_errcodes(client.extra.transfer_group_chats(refs, takeover, resigned=True))
+    return {ref: chat_outcome(codes.get(ref, 0)) for ref in refs}
 
 
 def _request_chats(client: WeComClient, claim: Claim, refs: list[str]) -> dict[str, Any]:

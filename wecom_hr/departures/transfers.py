@@ -56,7 +56,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BATCH = 100
 IN_PROGRESS = 40129      # the customer already has a transfer waiting (ours, if a lost answer was retried)
-SAME_OWNER = 90504       # the chat already belongs to the new owner: done
 
 
 def run(runtime: Runtime, departure_id: int, now: datetime) -> dict[str, int]:
@@ -162,8 +161,8 @@ def _close_empty(s: Session, batch: DepartureBatch, now: datetime) -> None:
 def _outcomes(claim: Claim, answer: dict[str, Any], held: dict[str, int]) -> Callable[[str], tuple[str, int | None]]:
     """ref -> (status, errcode) after the call (the answer indexed once per batch)."""
     if claim.kind == GROUP_CHAT:
-        failed = {str(f.get("chat_id")): int(f.get("errcode") or 0) for f in answer.get("failed_chat_list") or []}
-        return lambda ref: (DONE, None) if failed.get(ref, 0) in (0, SAME_OWNER) else (FAILED, failed[ref])
+        failed = transfer_calls.chat_errcodes(answer)
+        return lambda ref: transfer_calls.chat_outcome(failed.get(ref, 0))
     codes = {str(c.get("external_userid")): int(c.get("errcode") or 0) for c in answer.get("customer") or []}
 
     def customer(ref: str) -> tuple[str, int | None]:

@@ -1,4 +1,4 @@
-"""Customer group chats: list, read, and hand over to a new owner."""
+"""Customer group chats: list, read, and hand over to a new owner (a resigned owner's chat: inherit)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from wecom_hr.simulator.routing import ApiContext, Payload, Route, page
 from wecom_hr.simulator.state import CorpState
 
 CHAT_BATCH = 100
+INHERITING, INHERITED = 90507, 90508  # WECOM.md §6 Members who left: being / already inherited
 
 
 def groupchat_list(ctx: ApiContext) -> Payload:
@@ -60,14 +61,37 @@ def _hand_over(state: CorpState, chat_id: str, new_owner: str, owner_must_have_l
         return 90501
     owner = state.users.get(chat.owner)
     owner_left = owner is not None and owner.status == STATUS_LEFT
+    if owner_must_have_left and chat.inheriting_to:
+        return INHERITING
+    if owner_must_have_left and not owner_left and chat.inherited_from:
+        return INHERITED
     if owner_must_have_left and not owner_left:
         return 90500
     if not owner_must_have_left and owner_left:
         return 90502
     if chat.owner == new_owner:
         return 90504
+    chat.inherited_from = chat.owner if owner_must_have_left else ""
     chat.owner = new_owner
     return 0
+
+
+def begin_inheritance(state: CorpState, chat_id: str, new_owner: str) -> None:
+    """A resigned owner's chat starts being inherited elsewhere (e.g. in the admin console): until
+    finish_inheritances, groupchat/transfer answers 90507 for it."""
+    with state.lock:
+        state.group_chats[chat_id].inheriting_to = new_owner
+
+
+def finish_inheritances(state: CorpState) -> list[str]:
+    """Every chat being inherited gets its new owner; asking again then answers 90508."""
+    done = []
+    with state.lock:
+        for chat in state.group_chats.values():
+            if chat.inheriting_to:
+                chat.inherited_from, chat.owner, chat.inheriting_to = chat.owner, chat.inheriting_to, ""
+                done.append(chat.chat_id)
+    return done
 
 
 ROUTES = [

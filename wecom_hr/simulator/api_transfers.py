@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from wecom_hr.simulator import events
 from wecom_hr.simulator.errors import ApiError
 from wecom_hr.simulator.models import (
     STATUS_LEFT,
@@ -19,6 +20,7 @@ from wecom_hr.simulator.routing import ApiContext, Payload, Route, page
 from wecom_hr.simulator.state import CorpState
 
 TRANSFER_BATCH = 100
+FAIL_REASONS = {TRANSFER_REFUSED: "customer_refused", TRANSFER_AT_LIMIT: "customer_limit_exceed"}
 ONJOB_TRANSFERS_PER_90_DAYS = 2
 
 
@@ -116,9 +118,29 @@ def complete_waiting(state: CorpState, refuse: Iterable[str] = (),
 def _move_follow(state: CorpState, transfer: Transfer) -> None:
     transfer.status, transfer.takeover_time = TRANSFER_DONE, state.now()
     old = state.remove_follow(transfer.handover_userid, transfer.external_userid)
-    if old is not None and state.follow(transfer.takeover_userid, transfer.external_userid) is None:
+    transfer.takeover_was_friend = state.follow(transfer.takeover_userid, transfer.external_userid) is not None
+    if old is not None and not transfer.takeover_was_friend:
         state.add_follow(replace(old, userid=transfer.takeover_userid, createtime=transfer.takeover_time,
                                  oper_userid=transfer.takeover_userid))
+
+
+def transfer_events(corp_id: str, transfer: Transfer) -> list[str]:
+    """The callbacks a finished transfer sends (WECOM.md §6 Transfers, doc 96325): the successor adds the
+    customer (not when they already were friends), the old owner loses it with Source=DELETE_BY_TRANSFER;
+    a refusal or a full successor sends transfer_fail to the successor instead."""
+    ext = transfer.external_userid
+    if transfer.status == TRANSFER_DONE and transfer.resigned:
+        # ❓ unconfirmed which callbacks a resigned handover sends (doc 96325 speaks of on-job
+        # transfers): send none, so the client must confirm through resigned/transfer_result.
+        return []
+    if transfer.status == TRANSFER_DONE:
+        added = [] if transfer.takeover_was_friend else [
+            events.external_contact(corp_id, "add_external_contact", transfer.takeover_userid, ext)]
+        return [*added, events.external_contact(corp_id, "del_external_contact", transfer.handover_userid, ext,
+                                                Source="DELETE_BY_TRANSFER")]
+    reason = FAIL_REASONS.get(transfer.status)
+    return [events.external_contact(corp_id, "transfer_fail", transfer.takeover_userid, ext,
+                                    FailReason=reason)] if reason else []
 
 
 ROUTES = [

@@ -47,6 +47,8 @@ MESSAGES: dict[int, str] = {
     90501: "the chat is not a customer group",
     90502: "the group owner has resigned",
     90504: "the group owner is already the new owner",
+    90507: "the group chat is being inherited",
+    90508: "the group chat has been inherited",
 }
 
 

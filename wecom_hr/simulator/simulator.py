@@ -15,12 +15,11 @@ from wecom_hr.simulator import (
     api_messages,
     api_msgaudit,
     api_transfers,
-    events,
     oauth,
 )
 from wecom_hr.simulator.gateway import Gateway
 from wecom_hr.simulator.journal import Call, Delivery, Fault, Journal
-from wecom_hr.simulator.models import TRANSFER_AT_LIMIT, TRANSFER_DONE, TRANSFER_REFUSED, Transfer
+from wecom_hr.simulator.models import Transfer
 from wecom_hr.simulator.scenario import Scenario
 from wecom_hr.simulator.sender import CallbackSender, Target
 from wecom_hr.simulator.server import ServerThread, create_app
@@ -177,8 +176,7 @@ class Simulator:
         finished = api_transfers.complete_waiting(self.state, refuse, at_limit)
         if notify:
             for transfer in finished:
-                xml = _transfer_event(self.corp_id, transfer)
-                if xml is not None:
+                for xml in api_transfers.transfer_events(self.corp_id, transfer):
                     self.deliver_callback(xml)
         return finished
 
@@ -201,14 +199,3 @@ def _normal(path: str) -> str:
     path = path.strip("/")
     return path.removeprefix("cgi-bin/")
 
-
-def _transfer_event(corp_id: str, transfer: Transfer) -> str | None:
-    """On-job handovers lose the customer with Source=DELETE_BY_TRANSFER; failures send transfer_fail."""
-    if transfer.status == TRANSFER_DONE and transfer.resigned:
-        return None
-    if transfer.status == TRANSFER_DONE:
-        return events.external_contact(corp_id, "del_external_contact", transfer.handover_userid,
-                                       transfer.external_userid, Source="DELETE_BY_TRANSFER")
-    reason = {TRANSFER_REFUSED: "customer_refused", TRANSFER_AT_LIMIT: "customer_limit_exceed"}[transfer.status]
-    return events.external_contact(corp_id, "transfer_fail", transfer.takeover_userid,
-                                   transfer.external_userid, FailReason=reason)
