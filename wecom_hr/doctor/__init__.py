@@ -26,7 +26,7 @@ CHECKS: tuple[Callable[[Runtime, Probe], Iterable[Check]], ...] = (
 
 
 def run(runtime: Runtime) -> list[Check]:
-    probe, results = Probe(), []
+    probe, results = Probe(), list[Check]()
     for check in CHECKS:
         try:
             results.extend(check(runtime, probe))

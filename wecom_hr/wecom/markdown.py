@@ -2,8 +2,9 @@
 
 WeCom's message/send refuses text and markdown content over 2048 bytes of UTF-8 (errcode 45002;
 WECOM.md §6 "App-message size", after wechatpy's message.py — 4096 is the group robot's). Every
-builder fits its content with :func:`fit_lines` (whole lines while they fit, then "…另有 N 条" — a single over-long line is cut on a UTF-8
-character boundary) and wraps it with :func:`markdown` / :func:`text`, which enforce the limit.
+builder fits its content with :func:`fit_lines` (whole lines while they fit, then "…另有 N 条" —
+a single over-long line is cut on a UTF-8 character boundary) and wraps it with :func:`markdown` /
+:func:`text`, which enforce the limit.
 
 WeCom markdown renders headings ``#``, ``**bold**``, ``[text](url)`` links, ```code```, ``>``
 quotes and ``<font color>`` tags, and documents no backslash escape. :func:`md_escape` therefore
