@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from storage import outbox
 from storage.db import utcnow
 from wecom_hr import metrics
+from wecom_hr.wecom import markdown as md
 from wecom_hr.wecom.errors import WeComError
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def deliver(runtime: Runtime, limit: int = 50) -> int:
 
 
 def _send_one(runtime: Runtime, message: outbox.OutboxMessage) -> None:
-    body = dict(message.payload)
+    body = md.fitted(dict(message.payload))  # the one limit, whichever builder made the body
     body.update(touser=message.touser, agentid=runtime.settings.wecom.agent_id,
                 enable_duplicate_check=1, duplicate_check_interval=1800)
     try:

@@ -7,6 +7,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
+from storage.db import Database
 from tests.simulator.conftest import AGENT_ID, Api, api, sim  # noqa: F401 (fixtures)
 from wecom_hr.customers import messages
 from wecom_hr.departures import texts
@@ -197,3 +200,24 @@ def test_the_simulator_refuses_content_over_2048_bytes(sim: Simulator, api: Api)
         assert refused["errcode"] == 45002 and "content size out of limit" in refused["errmsg"]
         assert _send(api, kind, at_limit)["errcode"] == 0
     assert len(sim.sent_messages) == 2
+
+
+def test_the_outbox_never_sends_more_than_the_limit(db: Database) -> None:
+    """Whatever a builder queued, what goes out through message/send fits (one limit, in one place)."""
+    from storage import outbox
+    from tests.helpers import make_env
+    from wecom_hr.outbox import deliver
+
+    env = make_env(db)
+    try:
+        seed_company(env.sim, departments=1, salespeople_per_department=1)
+        long_body = {"msgtype": "markdown", "markdown": {"content": "**提醒**\n" + "客户王总" * 300}}
+        with env.runtime.db.session_scope() as s:
+            outbox.enqueue(s, "test:too-long", "test", ["lina"], long_body)
+        assert deliver(env.runtime) == 1
+        [sent] = env.sim.sent_messages
+        assert utf8_len(sent["markdown"]["content"]) <= 2048 and sent["markdown"]["content"].endswith("…")
+        with env.runtime.db.session_scope() as s:
+            assert s.scalar(select(outbox.OutboxMessage.status)) == outbox.SENT
+    finally:
+        env.close()

@@ -94,6 +94,17 @@ def text(content: str) -> dict[str, Any]:
     return {"msgtype": "text", "text": {"content": clamp(content)}}
 
 
+def fitted(body: dict[str, Any]) -> dict[str, Any]:
+    """A queued message/send body as it may go out: text and markdown content within the limit
+    (the outbox applies this to every message; builders fit theirs first, this only guards)."""
+    kind = body.get("msgtype")
+    part = body.get(kind) if kind in ("text", "markdown") else None
+    if isinstance(part, dict) and isinstance(part.get("content"), str) and \
+            utf8_len(part["content"]) > CONTENT_MAX_BYTES:
+        return {**body, kind: {**part, "content": clamp(part["content"])}}
+    return body
+
+
 def default_more(left: int) -> str:
     return f"{ELLIPSIS}另有 {left} 条未列出"
 
