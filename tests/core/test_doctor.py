@@ -87,3 +87,23 @@ def test_clock_skew_against_wecoms_date_header_fails() -> None:
     assert check.failed and "快 500 秒" in check.message
     [fine] = list(infra.clock(Fake, Probe([(1_800_000_002.0, 1_800_000_000.0)])))  # type: ignore[arg-type]
     assert not fine.failed
+
+
+def test_members_outside_the_visible_range_are_named(tmp_path: Path, sim: Simulator, db: Database) -> None:
+    from storage.db import utcnow
+    from tests.helpers import base_config
+    from wecom_hr.config import settings_from_mapping
+    from wecom_hr.customers.directory_sync import sync_directory
+    from wecom_hr.runtime import Runtime
+
+    runtime = Runtime(settings_from_mapping(base_config(sim.base_url, db.url), environ={}), db=db)
+    try:
+        with db.session_scope() as s:
+            sync_directory(s, runtime.wecom("contact"), utcnow())
+    finally:
+        runtime.close()
+    first_sales = 2  # seed_company: 销售一部 is department 2
+    sim.scenario.limit_visible_range("contact", departments=[first_sales])
+    code, lines = doctor(tmp_path, sim, db)
+    line = next(line for line in lines if "名成员" in line and "部门" in line)
+    assert "不在应用可见范围内" in line, line

@@ -47,7 +47,7 @@ def test_interactive_cards_get_a_response_code_and_unique_task_ids(sim: Simulato
               "button": {"replace_name": "已确认"}}
     assert api.post("message/update_template_card", update)["invaliduser"] == ["ghost"]
     assert sim.card_updates[0]["task_id"] == "handover-1"
-    assert api.post("message/update_template_card", update)["errcode"] == 40058
+    assert api.post("message/update_template_card", update)["errcode"] == 60140  # a used response_code (doc 94945)
 
 
 def test_wecom_silently_drops_more_than_30_a_minute(sim: Simulator, api: Api) -> None:

@@ -86,7 +86,7 @@ def test_card_click_carries_a_fresh_response_code(sim: Simulator, api: Api) -> N
     update = {"userids": ["zhangwei"], "agentid": AGENT_ID, "response_code": code,
               "button": {"replace_name": "已提交"}}
     assert api.post("message/update_template_card", update)["errcode"] == 0
-    assert api.post("message/update_template_card", update)["errcode"] == 40058  # single use
+    assert api.post("message/update_template_card", update)["errcode"] == 60140  # single use (doc 94945)
 
 
 def test_other_app_events(sim: Simulator) -> None:

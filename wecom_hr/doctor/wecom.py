@@ -8,7 +8,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+from sqlalchemy import select
 
+from storage.directory import LEFT, Member
 from wecom_hr.doctor.meanings import meaning
 from wecom_hr.doctor.result import Check, Probe
 from wecom_hr.runtime import Runtime
@@ -81,6 +83,12 @@ def directory(runtime: Runtime, _probe: Probe) -> Iterator[Check]:
         yield Check.fail(key, f"应用能看到 {len(departments)} 个部门、0 名成员：把销售团队加入应用的可见范围")
         return
     extra = f"，{refused} 个部门不可见" if refused else ""
+    with runtime.db.session_scope() as s:  # members we hold that the app can no longer see
+        stored = set(s.scalars(select(Member.userid).where(Member.status != LEFT)))
+    hidden = sorted(stored - members)
+    if hidden:
+        shown = "、".join(hidden[:5]) + (" 等" if len(hidden) > 5 else "")
+        extra += f"；通讯录中 {len(hidden)} 名成员不在应用可见范围内（{shown}），他们的客户无法同步"
     yield Check.ok(key, f"应用能看到 {len(departments)} 个部门、{len(members)} 名成员{extra}")
 
 

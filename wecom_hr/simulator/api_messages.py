@@ -117,7 +117,7 @@ def update_template_card(ctx: ApiContext) -> Payload:
     with ctx.state.lock:
         grant = ctx.state.response_codes.get(code)
         if grant is None or grant.used or grant.expires_at < ctx.state.clock():
-            raise ApiError(40058, "invalid response_code")
+            raise ApiError(60140, "invalid response_code")  # WECOM.md §6 Template cards (doc 94945)
         grant.used = True
     asked = [str(u) for u in ctx.body.get("userids") or []]
     with ctx.journal.lock:

@@ -46,6 +46,7 @@ MESSAGES: dict[int, str] = {
     90500: "the group owner has not resigned",
     90501: "the chat is not a customer group",
     90502: "the group owner has resigned",
+    60140: "invalid response_code",
     90504: "the group owner is already the new owner",
     90507: "the group chat is being inherited",
     90508: "the group chat has been inherited",
