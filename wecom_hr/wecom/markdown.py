@@ -97,7 +97,7 @@ def text(content: str) -> dict[str, Any]:
 def fitted(body: dict[str, Any]) -> dict[str, Any]:
     """A queued message/send body as it may go out: text and markdown content within the limit
     (the outbox applies this to every message; builders fit theirs first, this only guards)."""
-    kind = body.get("msgtype")
+    kind = str(body.get("msgtype") or "")
     part = body.get(kind) if kind in ("text", "markdown") else None
     if isinstance(part, dict) and isinstance(part.get("content"), str) and \
             utf8_len(part["content"]) > CONTENT_MAX_BYTES:
