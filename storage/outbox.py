@@ -54,6 +54,12 @@ def enqueue(session: Session, key: str, kind: str, touser: list[str], payload: d
     return session.execute(stmt).first() is not None
 
 
+def undelivered(session: Session) -> int:
+    """Messages queued or being sent right now (not yet sent nor given up)."""
+    return int(session.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.status.in_((PENDING, SENDING)))) or 0)
+
+
 def forget(session: Session, kinds: tuple[str, ...], before: datetime, *, count_only: bool = False) -> int:
     """Delete finished (sent or given-up) messages of these kinds queued before ``before``: for
     messages that quote archived chats, which must not outlive the chats' retention."""

@@ -29,3 +29,34 @@ def test_demo_shows_reminder_escalation_and_collection(db: Database) -> None:
     assert "逾期 ≥90 天，已转催收" in text and "追款函" in text
     touched = {m["touser"] for m in sim.sent_messages}
     assert seed.finance in touched and len(touched) == 3
+
+
+def test_the_demo_counts_messages_a_competing_sender_delivers(db: Database) -> None:
+    """Issue 20 item 7: the demo's own inbox worker may send the queued digest while run_job returns;
+    the demo must wait for the delivery before it says how many messages WeCom received."""
+    import re
+    import threading
+
+    from wecom_hr.outbox import deliver
+
+    sim = Simulator(corp_id=TEST_CORP, secrets=dict(SECRETS), agent_id=AGENT_ID, token=TEST_TOKEN,
+                    encoding_aes_key=TEST_AES_KEY, latency=0.05).start()  # WeCom answers slowly
+    stop = threading.Event()
+    try:
+        seed = seed_company(sim)
+        raw = base_config(sim.base_url, db.url, roles={"finance": [seed.finance]})
+        runtime = Runtime(settings_from_mapping(raw, environ={}), db=db, retry=FAST_RETRY)
+
+        def competing_worker() -> None:  # as the embedded inbox worker of `wecom-hr demo` does
+            while not stop.is_set():
+                deliver(runtime)
+
+        worker = threading.Thread(target=competing_worker, daemon=True)
+        worker.start()
+        lines: list[str] = []
+        play(sim, runtime, lines.append)
+    finally:
+        stop.set()
+        sim.stop()
+    counts = [int(n) for n in re.findall(r"WeCom received (\d+) message", "\n".join(lines))]
+    assert counts and all(n >= 1 for n in counts), counts
