@@ -24,8 +24,10 @@ def on_archive_notified(ctx: HandlerContext, event: Event) -> None:
     def run() -> None:
         try:
             log.info("archive pull after msgaudit_notify: %s", service.pull(runtime, now))
-        except Exception:  # the periodic job retries; a thread must not die with a traceback only
-            log.exception("archive pull after msgaudit_notify failed")
+        except Exception as exc:  # the periodic job retries (and is stored): one line here
+            from wecom_hr.job_health import one_line
+
+            log.error("archive pull after msgaudit_notify failed: %s", one_line(exc))
 
     def after_commit(_session: Session) -> None:
         threading.Thread(target=run, name="archive-pull", daemon=True).start()

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 def pull_chat_archive(runtime: Runtime, now: datetime) -> dict[str, Any]:
+    """Records every attempt (`archive status`, /metrics, the outage alert); an SDK failure is raised
+    as an ArchiveError whose text is the one-line diagnosis (`jobs run` prints it and exits 1)."""
     return service.pull(runtime, now)
 
 

@@ -112,6 +112,10 @@ class ArchivePosting(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 
+# Media states: waiting for its first download, failed and due again at next_attempt_at, given up, stored.
+MEDIA_PENDING, MEDIA_RETRYING, MEDIA_FAILED, MEDIA_DONE = "pending", "retrying", "failed", "done"
+
+
 class ArchiveMedia(Base):
     """Downloaded media (resumable: ``indexbuf`` is where GetMediaData continues)."""
 
@@ -126,8 +130,11 @@ class ArchiveMedia(Base):
     complete: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default=MEDIA_PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
-    __table_args__ = (Index("ix_archive_media_msgid", "msgid"),)
+    __table_args__ = (Index("ix_archive_media_msgid", "msgid"), Index("ix_archive_media_state", "state", "updated_at"))
 
 
 class ArchiveMediaRef(Base):

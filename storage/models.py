@@ -2,6 +2,7 @@
 
 from storage import (  # noqa: F401
     archive,  # noqa: F401  (chat archive, issue 4)
+    archive_state,  # noqa: F401  (archive pull health, issue 15)
     audit,
     customers,  # noqa: F401  (customer pool, issue 3)
     departures,  # noqa: F401  (departure handover, issue 5)

@@ -31,7 +31,7 @@ def fake_sdk_lib(tmp_path_factory: pytest.TempPathFactory) -> str:
     if shutil.which("gcc") is None:
         pytest.skip("gcc is needed to build the stand-in Finance SDK")
     out = tmp_path_factory.mktemp("sdk") / "libWeWorkFinanceSdk_C.so"
-    subprocess.run(["gcc", "-shared", "-fPIC", "-O1", "-Wall", "-o", str(out), str(SOURCE)], check=True)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O1", "-Wall", "-o", str(out), str(SOURCE), "-ldl"], check=True)
     return str(out)
 
 
@@ -64,6 +64,13 @@ class FakeArchive:
     keys: dict[int, rsa.RSAPrivateKey]
     key_files: dict[int, str] = field(default_factory=dict)
     seq: int = 0
+
+    def configure(self, **values: object) -> None:
+        """Set keys of the stand-in's configuration file (see fake_finance_sdk.c), read at every call."""
+        conf = Path(self.lib + ".conf")
+        lines = dict(line.split("=", 1) for line in conf.read_text().splitlines()) if conf.exists() else {}
+        lines.update({k: str(v) for k, v in values.items()})
+        conf.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
 
     @property
     def data(self) -> Path:
@@ -102,15 +109,17 @@ class FakeArchive:
 
 
 @pytest.fixture
-def fake_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sdk_lib: str,
+def fake_archive(tmp_path: Path, fake_sdk_lib: str,
                  rsa_keys: dict[int, rsa.RSAPrivateKey]) -> Iterator[FakeArchive]:
-    archive = FakeArchive(tmp_path, fake_sdk_lib, rsa_keys)
+    # A copy per test: the stand-in reads "<its own path>.conf", so each test configures its own.
+    lib = tmp_path / "sdk" / "libWeWorkFinanceSdk_C.so"
+    lib.parent.mkdir()
+    shutil.copyfile(fake_sdk_lib, lib)
+    archive = FakeArchive(tmp_path, str(lib), rsa_keys)
     archive.media_dir.mkdir()
     archive.data.touch()
     archive.key_files = {v: write_pem(tmp_path / f"archive_v{v}.pem", k) for v, k in rsa_keys.items()}
-    monkeypatch.setenv("FAKE_SDK_DATA", str(archive.data))
-    monkeypatch.setenv("FAKE_SDK_MEDIA_DIR", str(archive.media_dir))
-    monkeypatch.setenv("FAKE_SDK_STATS", str(tmp_path / "stats.txt"))
+    archive.configure(data=archive.data, media_dir=archive.media_dir, stats=tmp_path / "stats.txt")
     yield archive
 
 

@@ -1,19 +1,58 @@
 /* A stand-in for libWeWorkFinanceSdk_C.so with the same C ABI, for tests only.
  *
- * FAKE_SDK_DATA   file of "seq<TAB>chatdata-item-json" lines; GetChatData serves the items after seq.
- * DecryptData     encrypt_chat_msg = base64(("FAKE:" + plaintext) XOR key, key repeated); a wrong key
- *                 fails with 10006. A message starting with "ABORT" calls abort(); "HANG" sleeps.
- * FAKE_SDK_ABORT_ON_FETCH=1   GetChatData aborts the process.
- * FAKE_SDK_MEDIA_DIR          GetMediaData serves the file named sdkfileid, in FAKE_SDK_CHUNK bytes
- *                             (default 524288); indexbuf is the decimal offset.
- * FAKE_SDK_STATS              at exit, "sdks=N slices=N media=N destroyed=N" (objects still alive).
+ * It behaves like WeCom's real binary where that matters to us: Init accepts any non-empty secret;
+ * a wrong secret (here: "wrong-secret") shows at GetChatData, which prints WeCom's answer on stderr
+ * and returns 10001; DecryptData with a wrong key answers 10008; any encrypt_chat_msg shorter than
+ * 13 characters aborts the process (the real SDK's uncaught C++ exception).
+ *
+ * Its configuration is the file "<this library's path>.conf" (found with dladdr), one key=value a
+ * line, read at every call: the SDK child starts with a minimal environment, so no variables.
+ *   data=PATH          file of "seq<TAB>chatdata-item-json" lines; GetChatData serves the items after seq
+ *   media_dir=PATH     GetMediaData serves the file named sdkfileid, in `chunk` bytes (default 524288);
+ *   chunk=N            indexbuf is the decimal offset
+ *   stats=PATH         at exit, "sdks=N slices=N media=N destroyed=N" (objects still alive)
+ *   abort_on_fetch=1   GetChatData aborts the process
+ *   environ=PATH       Init writes the process environment there, one NAME=value a line
+ * DecryptData: encrypt_chat_msg = base64(("FAKE:" + plaintext) XOR key, key repeated); a message
+ * starting with "HANG" (13 characters or more) sleeps.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-typedef struct WeWorkFinanceSdk_t { int initialised; } WeWorkFinanceSdk_t;
+extern char **environ;
+
+static struct { char data[4096], media_dir[4096], stats[4096], environ[4096]; long chunk; int abort_on_fetch; } conf;
+
+static void load_conf(void) {
+    Dl_info info;
+    char path[4200], line[4200];
+    memset(&conf, 0, sizeof conf);
+    conf.chunk = 524288;
+    if (!dladdr((void *)load_conf, &info) || !info.dli_fname) return;
+    snprintf(path, sizeof path, "%s.conf", info.dli_fname);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    while (fgets(line, sizeof line, f)) {
+        char *eq = strchr(line, '='), *end = line + strlen(line);
+        if (!eq) continue;
+        *eq = 0;
+        while (end > eq + 1 && (end[-1] == '\n' || end[-1] == '\r')) *--end = 0;
+        const char *v = eq + 1;
+        if (strcmp(line, "data") == 0) snprintf(conf.data, sizeof conf.data, "%s", v);
+        else if (strcmp(line, "media_dir") == 0) snprintf(conf.media_dir, sizeof conf.media_dir, "%s", v);
+        else if (strcmp(line, "stats") == 0) snprintf(conf.stats, sizeof conf.stats, "%s", v);
+        else if (strcmp(line, "environ") == 0) snprintf(conf.environ, sizeof conf.environ, "%s", v);
+        else if (strcmp(line, "chunk") == 0) conf.chunk = atol(v);
+        else if (strcmp(line, "abort_on_fetch") == 0) conf.abort_on_fetch = atoi(v) == 1;
+    }
+    fclose(f);
+}
+
+typedef struct WeWorkFinanceSdk_t { int initialised, wrong_secret; } WeWorkFinanceSdk_t;
 typedef struct Slice_t { char *buf; int len; } Slice_t;
 typedef struct MediaData { char *outindexbuf; int out_len; char *data; int data_len; int is_finish; } MediaData_t;
 
@@ -21,9 +60,9 @@ static int live_sdks, live_slices, live_media, destroyed;
 
 static void write_stats(void) __attribute__((destructor));
 static void write_stats(void) {
-    const char *path = getenv("FAKE_SDK_STATS");
-    if (!path) return;
-    FILE *f = fopen(path, "w");
+    load_conf();
+    if (!*conf.stats) return;
+    FILE *f = fopen(conf.stats, "w");
     if (!f) return;
     fprintf(f, "sdks=%d slices=%d media=%d destroyed=%d\n", live_sdks, live_slices, live_media, destroyed);
     fclose(f);
@@ -34,7 +73,13 @@ void DestroySdk(WeWorkFinanceSdk_t *sdk) { if (sdk) { live_sdks--; destroyed++; 
 
 int Init(WeWorkFinanceSdk_t *sdk, const char *corpid, const char *secret) {
     if (!sdk || !corpid || !secret || !*corpid || !*secret) return 10000;
-    if (strcmp(secret, "wrong-secret") == 0) return 10003;
+    load_conf();
+    if (*conf.environ) {
+        FILE *f = fopen(conf.environ, "w");
+        for (char **e = environ; f && *e; e++) fprintf(f, "%s\n", *e);
+        if (f) fclose(f);
+    }
+    sdk->wrong_secret = strcmp(secret, "wrong-secret") == 0;  /* the real Init never checks the secret */
     sdk->initialised = 1;
     return 0;
 }
@@ -56,9 +101,13 @@ int GetChatData(WeWorkFinanceSdk_t *sdk, unsigned long long seq, unsigned int li
                 const char *passwd, int timeout, Slice_t *out) {
     (void)proxy; (void)passwd; (void)timeout;
     if (!sdk || !sdk->initialised || !out || limit > 1000) return 10000;
-    if (getenv("FAKE_SDK_ABORT_ON_FETCH") && strcmp(getenv("FAKE_SDK_ABORT_ON_FETCH"), "1") == 0) abort();
-    const char *path = getenv("FAKE_SDK_DATA");
-    FILE *f = path ? fopen(path, "r") : NULL;
+    load_conf();
+    if (conf.abort_on_fetch) abort();
+    if (sdk->wrong_secret) {  /* the token request fails; the real SDK prints WeCom's answer */
+        fprintf(stderr, "WeWorkFinanceSdk:access:{\"errcode\": 40001, \"errmsg\": \"invalid credential\"}\n");
+        return 10001;
+    }
+    FILE *f = *conf.data ? fopen(conf.data, "r") : NULL;
     size_t cap = 64, len = 0;
     char *json = malloc(cap), *line = NULL;
     size_t line_cap = 0;
@@ -107,13 +156,13 @@ static int b64_decode(const char *in, unsigned char *out) {
 
 int DecryptData(const char *key, const char *msg, Slice_t *out) {
     if (!key || !msg || !out || !*key) return 10000;
-    if (strncmp(msg, "ABORT", 5) == 0) abort();
+    if (strlen(msg) < 13) abort();  /* as the real SDK does */
     if (strncmp(msg, "HANG", 4) == 0) sleep(3600);
     unsigned char *plain = malloc(strlen(msg) + 1);
     int len = b64_decode(msg, plain), keylen = (int)strlen(key);
-    if (len < 5) { free(plain); return 10006; }
+    if (len < 5) { free(plain); return 10008; }
     for (int i = 0; i < len; i++) plain[i] ^= (unsigned char)key[i % keylen];
-    if (memcmp(plain, "FAKE:", 5) != 0) { free(plain); return 10006; }
+    if (memcmp(plain, "FAKE:", 5) != 0) { free(plain); return 10008; }
     slice_put(out, (char *)plain + 5, len - 5);
     free(plain);
     return 0;
@@ -130,13 +179,14 @@ int IsMediaDataFinish(MediaData_t *m) { return m->is_finish; }
 int GetMediaData(WeWorkFinanceSdk_t *sdk, const char *indexbuf, const char *sdkfileid, const char *proxy,
                  const char *passwd, int timeout, MediaData_t *m) {
     (void)proxy; (void)passwd; (void)timeout;
-    const char *dir = getenv("FAKE_SDK_MEDIA_DIR");
-    if (!sdk || !sdk->initialised || !m || !sdkfileid || !dir || strchr(sdkfileid, '/')) return 10000;
-    char path[4096];
+    load_conf();
+    const char *dir = conf.media_dir;
+    if (!sdk || !sdk->initialised || !m || !sdkfileid || !*dir || strchr(sdkfileid, '/')) return 10000;
+    char path[8300];
     snprintf(path, sizeof path, "%s/%s", dir, sdkfileid);
     FILE *f = fopen(path, "rb");
     if (!f) return 10005;
-    long chunk = getenv("FAKE_SDK_CHUNK") ? atol(getenv("FAKE_SDK_CHUNK")) : 524288;
+    long chunk = conf.chunk;
     long offset = (indexbuf && *indexbuf) ? atol(indexbuf) : 0;
     fseek(f, 0, SEEK_END);
     long size = ftell(f);

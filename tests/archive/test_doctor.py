@@ -18,7 +18,8 @@ def runtime_for(db: Database, fake: FakeArchive, keys: dict[int, str], sdk_path:
                 **archive: object) -> Runtime:
     raw = base_config("http://127.0.0.1:9/cgi-bin", db.url,
                       archive={"sdk_path": sdk_path or fake.lib, "private_keys": {str(v): p for v, p in keys.items()},
-                               "call_timeout_seconds": 10.0, **archive})
+                               "sdk_timeout_seconds": 5,
+                               "call_timeout_seconds": 20.0, **archive})
     return Runtime(settings_from_mapping(raw, environ={}), db=db)
 
 

@@ -50,7 +50,7 @@ def _row(db: Database, sdkfileid: str) -> ArchiveMedia:
 def test_a_download_killed_midway_resumes_without_duplicating_bytes(
         db: Database, fake_archive: FakeArchive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (fake_archive.media_dir / "file-abc").write_bytes(BLOB)
-    monkeypatch.setenv("FAKE_SDK_CHUNK", "1000")
+    fake_archive.configure(chunk=1000)
     _register(db, "file-abc", hashlib.md5(BLOB).hexdigest())
     out = tmp_path / "downloads"
     source = fake_archive.source()
@@ -62,7 +62,8 @@ def test_a_download_killed_midway_resumes_without_duplicating_bytes(
         part = media.target(str(out), "file-abc").with_name(media.target(str(out), "file-abc").name + ".part")
         with part.open("ab") as fh:
             fh.write(b"half-written chunk that was never committed")
-        assert media.download(db, source, str(out), 10**6, 10) == {"downloaded": 1, "failed": 0}
+        assert media.download(db, source, str(out), 10**6, 10, now=utcnow() + media.BACKOFF_MAX) == {
+            "downloaded": 1, "failed": 0}  # due again after its backoff
     finally:
         source.close()
     row = _row(db, "file-abc")
@@ -79,7 +80,8 @@ def test_a_wrong_md5_is_refused_and_a_too_large_file_stops(db: Database, fake_ar
     try:
         assert media.download(db, source, str(tmp_path), 10**6, 10) == {"downloaded": 1, "failed": 1}
         assert "md5 mismatch" in (_row(db, "f1").last_error or "") and _row(db, "f1").received_bytes == 0
-        assert media.download(db, source, str(tmp_path), 100, 10)["failed"] == 1  # f1 again, now too large
+        later = utcnow() + media.BACKOFF_MAX  # f1 is due again after its backoff, now too large
+        assert media.download(db, source, str(tmp_path), 100, 10, now=later)["failed"] == 1
     finally:
         source.close()
     assert "media_max_bytes" in (_row(db, "f1").last_error or "")

@@ -108,7 +108,7 @@ def test_a_message_that_kills_the_sdk_is_failed_and_the_rest_goes_on(db: Databas
     fake_archive.add(message("good1", "第一条"))
     poison = {"seq": 2, "msgid": "poison", "publickey_ver": 1,
               "encrypt_random_key": json.loads(json.dumps(_sealed_key(fake_archive))),
-              "encrypt_chat_msg": "ABORT this message"}
+              "encrypt_chat_msg": "AAAA"}  # under 13 characters: the SDK aborts
     fake_archive.add_raw(poison)
     fake_archive.add(message("good2", "第三条"))
     source = fake_archive.source()
@@ -127,7 +127,7 @@ def _sealed_key(fake_archive: FakeArchive) -> str:
 
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    return base64.b64encode(fake_archive.keys[1].public_key().encrypt(b"k", padding.PKCS1v15())).decode()
+    return base64.b64encode(fake_archive.keys[1].public_key().encrypt(b"k" * 32, padding.PKCS1v15())).decode()
 
 
 def test_message_types_chats_and_customers(db: Database, fake_archive: FakeArchive) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from prometheus_client import REGISTRY
-from sqlalchemy import select, update
+from sqlalchemy import column, insert, select, table, update
 
 from storage import outbox
 from storage.archive import ArchiveMedia, ArchiveMediaRef, ArchiveMessage
@@ -191,9 +191,12 @@ def test_the_reference_migration_finds_every_message_of_a_shared_file(tmp_path: 
     old = Database(url)
     try:
         _archive(old, [_file(0, "file-0"), _file(1, "file-0"), _msg(2), _file(3, "file-3")])
+        old_media = table("archive_media", *(column(c) for c in ("sdkfileid", "msgid", "path", "indexbuf",
+                                                                 "received_bytes", "md5sum", "complete", "updated_at")))
         with old.session_scope() as s:  # the old register kept the first message of each file only
-            s.add_all(ArchiveMedia(sdkfileid=f, msgid=m, path="", updated_at=NOW)
-                      for m, f in (("m0", "file-0"), ("m3", "file-3")))
+            s.execute(insert(old_media), [{"sdkfileid": f, "msgid": m, "path": "", "indexbuf": "", "received_bytes": 0,
+                                           "md5sum": "", "complete": False, "updated_at": NOW}
+                                          for m, f in (("m0", "file-0"), ("m3", "file-3"))])
     finally:
         old.dispose()
     upgrade(url)

@@ -38,21 +38,21 @@ def test_decrypt_data_with_the_right_and_a_wrong_key(fake_archive: FakeArchive) 
         assert proc.decrypt(b"k3y", sealed) == "返点 ok".encode()
         with pytest.raises(SdkError) as err:
             proc.decrypt(b"other", sealed)
-    assert err.value.code == 10006
+    assert err.value.code == 10008  # the real SDK's answer for a wrong key
     assert fake_archive.stats.startswith("sdks=0 slices=0")
 
 
 def test_an_abort_inside_the_sdk_kills_only_the_child(fake_archive: FakeArchive) -> None:
     with SdkProcess(fake_archive.lib, CORP, "archive-secret") as proc:
         with pytest.raises(SdkCrashedError) as err:
-            proc.decrypt(b"key", "ABORT: a malformed message")
+            proc.decrypt(b"key", "short")  # under 13 characters: the real SDK aborts
         assert err.value.returncode == -6 and err.value.call == "DecryptData"  # SIGABRT
         # The next call starts a fresh child: the service goes on.
-        assert proc.decrypt(b"key", standin_seal(b"{}", b"key")) == b"{}"
+        assert proc.decrypt(b"key", standin_seal(b'{"a": 1}', b"key")) == b'{"a": 1}'
 
 
-def test_an_abort_in_get_chat_data(fake_archive: FakeArchive, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAKE_SDK_ABORT_ON_FETCH", "1")
+def test_an_abort_in_get_chat_data(fake_archive: FakeArchive) -> None:
+    fake_archive.configure(abort_on_fetch=1)
     with SdkProcess(fake_archive.lib, CORP, "archive-secret") as proc, pytest.raises(SdkCrashedError):
         proc.chat(0, 10)
 
@@ -60,22 +60,30 @@ def test_an_abort_in_get_chat_data(fake_archive: FakeArchive, monkeypatch: pytes
 def test_a_hung_call_is_killed_after_the_timeout(fake_archive: FakeArchive) -> None:
     with SdkProcess(fake_archive.lib, CORP, "archive-secret", call_timeout=0.5) as proc:
         with pytest.raises(SdkTimeoutError):
-            proc.decrypt(b"key", "HANG")
-        assert proc.decrypt(b"key", standin_seal(b"x", b"key")) == b"x"
+            proc.decrypt(b"key", "HANG until killed")
+        assert proc.decrypt(b"key", standin_seal(b"after the hang", b"key")) == b"after the hang"
+
+
+def test_a_wrong_secret_shows_at_get_chat_data_with_the_sdks_stderr(fake_archive: FakeArchive) -> None:
+    with SdkProcess(fake_archive.lib, CORP, "wrong-secret") as proc, pytest.raises(SdkError) as err:
+        proc.chat(0, 10)  # Init accepted it, as the real SDK does
+    assert (err.value.call, err.value.code) == ("GetChatData", 10001)
+    assert err.value.stderr == 'WeWorkFinanceSdk:access:{"errcode": 40001, "errmsg": "invalid credential"}'
+    assert str(err.value) == "GetChatData returned 10001 (network error)"  # one short line
 
 
 def test_init_failures_and_a_missing_library(fake_archive: FakeArchive, tmp_path: os.PathLike[str]) -> None:
-    with SdkProcess(fake_archive.lib, CORP, "wrong-secret") as proc, pytest.raises(SdkError) as err:
+    with SdkProcess(fake_archive.lib, CORP, "") as proc, pytest.raises(SdkError) as err:
         proc.chat(0, 10)
-    assert err.value.call == "Init" and err.value.code == 10003
+    assert err.value.call == "Init" and err.value.code == 10000 and err.value.stderr == ""
     with SdkProcess(str(tmp_path) + "/missing.so", CORP, "s") as proc, pytest.raises(SdkUnavailableError):
         proc.chat(0, 10)
 
 
-def test_media_chunks_are_binary_safe(fake_archive: FakeArchive, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_media_chunks_are_binary_safe(fake_archive: FakeArchive) -> None:
     blob = bytes(range(256)) * 40 + b"\x00\x00end"  # NULs everywhere: C strings would cut this short
     (fake_archive.media_dir / "file1").write_bytes(blob)
-    monkeypatch.setenv("FAKE_SDK_CHUNK", "1000")
+    fake_archive.configure(chunk=1000)
     got, index, calls = b"", "", 0
     with SdkProcess(fake_archive.lib, CORP, "archive-secret") as proc:
         while True:

@@ -1,9 +1,12 @@
 """Run the Finance SDK in a child process, so an abort inside the library costs a child, not us.
 
 Parent and child talk over the child's stdin/stdout in frames: a 4-byte header length, a 4-byte
-payload length, a JSON header and raw bytes (binary-safe for media). The child moves whatever the
-SDK prints to stderr, so library chatter cannot corrupt the frames. Secrets travel in frames,
-never in argv or the environment (both are visible to other users through /proc).
+payload length, a JSON header and raw bytes (binary-safe for media and keys: nothing is ever
+NUL-terminated or split on a separator). The child moves whatever the SDK prints to stderr, so
+library chatter cannot corrupt the frames; when a call fails, the lines the SDK printed during it
+(the real SDK prints WeCom's answer there) come back as ``SdkError.stderr``. Secrets travel in
+frames, never in argv or the environment (both are visible to other users through /proc), and the
+child starts with a minimal environment, not ours (which holds the WECOM_HR_* secrets).
 """
 
 from __future__ import annotations
@@ -11,16 +14,19 @@ from __future__ import annotations
 import json
 import os
 import select
+import stat
 import struct
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Self
 
 from wecom_hr.archive.errors import (
     ArchiveError,
+    KeyDecryptError,
     SdkCrashedError,
     SdkError,
     SdkTimeoutError,
@@ -29,6 +35,17 @@ from wecom_hr.archive.errors import (
 from wecom_hr.archive.sdk import MediaChunk
 
 _HEAD = struct.Struct(">II")
+# All the child inherits from our environment: nothing secret, only what Python and a C library need.
+CHILD_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "LD_LIBRARY_PATH", "SSL_CERT_FILE",
+                     "SSL_CERT_DIR")
+STDERR_LINES = 5  # of what the SDK printed during a failed call, the last lines are sent back
+
+
+def child_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    env = {name: environ[name] for name in CHILD_ENVIRONMENT if name in environ}
+    root = str(Path(__file__).resolve().parents[2])  # so the child imports this same checkout
+    env["PYTHONPATH"] = root + (os.pathsep + environ["PYTHONPATH"] if environ.get("PYTHONPATH") else "")
+    return env
 
 
 def write_frame(out: IO[bytes], header: dict[str, Any], payload: bytes = b"") -> None:
@@ -74,12 +91,11 @@ class SdkProcess:
         self._stderr: IO[bytes] | None = None
 
     def _start(self) -> None:
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[2])  # so the child imports this same checkout
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        if self._stderr is not None:
+            self._stderr.close()  # the previous child's
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
         self._proc = subprocess.Popen([sys.executable, "-m", "wecom_hr.archive.child"], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=self._stderr, env=env)
+                                      stdout=subprocess.PIPE, stderr=self._stderr, env=child_environment())
         try:
             self._exchange(self._open, b"", "Init")
         except ArchiveError:
@@ -123,7 +139,9 @@ class SdkProcess:
         answer, data = reply
         if not answer.get("ok"):
             if answer.get("error") == "sdk":
-                raise SdkError(answer["call"], int(answer["code"]))
+                raise SdkError(answer["call"], int(answer["code"]), str(answer.get("stderr", "")))
+            if answer.get("error") == "key":
+                raise KeyDecryptError(str(answer.get("message", "")))
             self._reap()
             raise SdkUnavailableError(str(answer.get("message", "the SDK could not start")))
         return answer, data
@@ -138,7 +156,13 @@ class SdkProcess:
         return self.call(header, call="GetChatData")[1]
 
     def decrypt(self, random_key: bytes, encrypt_chat_msg: str) -> bytes:
-        return self.call({"op": "decrypt"}, random_key + b"\0" + encrypt_chat_msg.encode(), "DecryptData")[1]
+        # DecryptData takes C strings: a NUL would silently cut the key (or message) short.
+        if b"\0" in random_key:
+            raise KeyDecryptError("the random key holds a NUL byte; DecryptData cannot take it")
+        message = encrypt_chat_msg.encode()
+        if b"\0" in message:
+            raise ArchiveError("encrypt_chat_msg holds a NUL byte; DecryptData cannot take it")
+        return self.call({"op": "decrypt", "key_len": len(random_key)}, random_key + message, "DecryptData")[1]
 
     def media(self, sdkfileid: str, indexbuf: str = "", proxy: str = "", passwd: str = "",
               timeout: int = 30) -> MediaChunk:
@@ -180,8 +204,8 @@ def _serve(request: dict[str, Any], payload: bytes, state: dict[str, Any]) -> tu
         return {}, sdk.get_chat_data(request["seq"], request["limit"], request["proxy"], request["passwd"],
                                      request["timeout"])
     if op == "decrypt":
-        key, _, message = payload.partition(b"\0")
-        return {}, sdk.decrypt_data(key, message)
+        key_len = int(request["key_len"])
+        return {}, sdk.decrypt_data(payload[:key_len], payload[key_len:])
     if op == "media":
         chunk = sdk.get_media_data(request["sdkfileid"], request["indexbuf"], request["proxy"], request["passwd"],
                                    request["timeout"])
@@ -193,6 +217,28 @@ def _serve(request: dict[str, Any], payload: bytes, state: dict[str, Any]) -> tu
     raise ValueError(f"unknown op {op!r}")
 
 
+def _stderr_size() -> int | None:
+    """Where our stderr file ends now, or None when stderr is not a regular file (then nothing is sent back)."""
+    try:
+        info = os.fstat(2)
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def _stderr_since(mark: int | None) -> str:
+    """The last lines written to stderr since ``mark`` (the SDK's diagnostic for a failed call)."""
+    if mark is None:
+        return ""
+    import ctypes
+
+    ctypes.CDLL(None).fflush(None)  # the SDK's buffered C stdout went to the same file (dup2 below)
+    end = _stderr_size() or mark
+    text = os.pread(2, min(end - mark, 1 << 16), max(mark, end - (1 << 16))).decode("utf-8", "replace")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return "\n".join(line[:500] for line in lines[-STDERR_LINES:])
+
+
 def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # the SDK's own prints go to stderr, not into our frames
@@ -202,11 +248,15 @@ def main() -> None:
         if frame is None:
             break
         request, payload = frame
+        mark = _stderr_size()
         try:
             answer, data = _serve(request, payload, state)
             write_frame(out, {"ok": True, **answer}, data)
         except SdkError as exc:
-            write_frame(out, {"ok": False, "error": "sdk", "call": exc.call, "code": exc.code})
+            write_frame(out, {"ok": False, "error": "sdk", "call": exc.call, "code": exc.code,
+                              "stderr": _stderr_since(mark)})
+        except KeyDecryptError as exc:
+            write_frame(out, {"ok": False, "error": "key", "message": str(exc)})
         except (SdkUnavailableError, ValueError, KeyError) as exc:
             write_frame(out, {"ok": False, "error": "unavailable", "message": str(exc)})
         if request.get("op") == "close":

@@ -3,6 +3,11 @@
 WeCom encrypts each message's random key with the corp's RSA public key (PKCS#1 v1.5); the admin
 can rotate the key pair, so old messages keep pointing at old versions. Keys are read lazily, so
 a missing file for an old version only stops the messages that need it.
+
+PKCS#1 v1.5 decryption with the wrong private key does not always fail: current OpenSSL answers
+with random bytes instead (implicit rejection). WeCom's random keys are printable ASCII of a fixed
+length (base64-like text), so anything else means the key does not match, and is said so before
+the SDK ever sees it (it would answer 10008, or abort).
 """
 
 from __future__ import annotations
@@ -16,6 +21,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from wecom_hr.archive.errors import KeyDecryptError, MissingKeyError
+
+RANDOM_KEY_LENGTHS = range(16, 65)  # WeCom's are 24 or 32 characters; our stand-in's are 32
+
+
+def is_random_key(key: bytes) -> bool:
+    """Printable ASCII (no NUL, no control bytes) of a plausible length: what WeCom seals."""
+    return len(key) in RANDOM_KEY_LENGTHS and all(0x20 <= b < 0x7F for b in key)
 
 
 class KeyRing:
@@ -61,10 +73,17 @@ class KeyRing:
         return problems
 
     def random_key(self, version: int, encrypt_random_key: str) -> bytes:
-        """base64-decode and RSA-decrypt a message's encrypt_random_key."""
+        """base64-decode and RSA-decrypt a message's encrypt_random_key, and check what comes out."""
         key = self._key(version)
+        mismatch = f"the private key for publickey_ver {version} does not match"
         try:
             sealed = base64.b64decode(encrypt_random_key, validate=True)
-            return key.decrypt(sealed, padding.PKCS1v15())
-        except (binascii.Error, ValueError) as exc:
-            raise KeyDecryptError(f"encrypt_random_key does not decrypt with key version {version}") from exc
+        except binascii.Error as exc:
+            raise KeyDecryptError("encrypt_random_key is not base64") from exc
+        try:
+            random_key = key.decrypt(sealed, padding.PKCS1v15())
+        except ValueError as exc:
+            raise KeyDecryptError(mismatch) from exc
+        if not is_random_key(random_key):
+            raise KeyDecryptError(mismatch)
+        return random_key

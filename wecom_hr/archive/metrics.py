@@ -4,17 +4,23 @@ Counters move where the work happens (pull, decrypt, watch-lists, purge). The la
 also recomputed from the database whenever /metrics is scraped (``refresh``), because the pull
 usually runs in the scheduler or a worker, not in the web process that answers the scrape.
 ``mostrecent`` makes the freshest value win when several processes share PROMETHEUS_MULTIPROC_DIR.
+
+``wecomhr_archive_seconds_since_success`` exists from the first start: it counts from the last
+successful pull; before any success, from the first pull attempt recorded (archive_pull_state);
+before any attempt at all, from the start of the process that answers the scrape.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage import archive_state
 from storage.archive import ArchiveEnvelope, ArchiveState
+from wecom_hr.archive.errors import SdkCrashedError, SdkTimeoutError, SdkUnavailableError, error_code
 
 PULLED = Counter("wecomhr_archive_messages_pulled_total", "Archive envelopes fetched from the Finance SDK and stored")
 DECRYPTED = Counter("wecomhr_archive_messages_decrypted_total", "Archive messages decrypted and added to the chain")
@@ -34,6 +40,16 @@ SINCE_PULL = Gauge("wecomhr_archive_seconds_since_pull", "Seconds since the last
 PENDING = Gauge("wecomhr_archive_pending_decrypt", "Envelopes stored but not decrypted, by state",
                 ["state"], multiprocess_mode="mostrecent")  # pending | nokey | failed
 
+PULL_FAILURES = Counter("wecomhr_archive_pull_failures_total",
+                        "Archive pulls that failed, by the SDK's (or WeCom's) errcode", ["errcode"])
+SINCE_SUCCESS = Gauge("wecomhr_archive_seconds_since_success",
+                      "Seconds since the last successful pull (before any: since the first attempt, or process start)",
+                      multiprocess_mode="mostrecent")
+FAILING = Gauge("wecomhr_archive_pull_consecutive_failures", "Archive pulls failed in a row",
+                multiprocess_mode="mostrecent")
+PROCESS_START = datetime.now(UTC)
+SINCE_SUCCESS.set(0)
+
 SDK_SEQ_STATE, LAST_PULL_STATE = "sdk_seq", "last_pull"
 UNDECRYPTED_STATES = ("pending", "nokey", "failed")
 
@@ -49,6 +65,21 @@ def set_last_pull(at: datetime, now: datetime) -> None:
     SINCE_PULL.set(max(0.0, (now - at).total_seconds()))
 
 
+def errcode_label(exc: BaseException) -> str:
+    code = error_code(exc)
+    if code is not None:
+        return str(code)
+    kinds = ((SdkCrashedError, "crash"), (SdkTimeoutError, "timeout"), (SdkUnavailableError, "unavailable"))
+    cause = getattr(exc, "cause", exc)
+    return next((label for kind, label in kinds if isinstance(cause, kind)), "other")
+
+
+def set_pull_health(row: archive_state.ArchivePullState | None, now: datetime) -> None:
+    since = archive_state.healthy_since(row) if row is not None else PROCESS_START
+    SINCE_SUCCESS.set(max(0.0, (now - since).total_seconds()))
+    FAILING.set(row.consecutive_failures if row is not None else 0)
+
+
 def refresh(session: Session, now: datetime) -> None:
     """Recompute the gauges from the database (called when /metrics is scraped)."""
     states = {r.name: r for r in session.scalars(select(ArchiveState).where(
@@ -57,9 +88,15 @@ def refresh(session: Session, now: datetime) -> None:
     set_lag(max(cursor, states[SDK_SEQ_STATE].seq if SDK_SEQ_STATE in states else 0), cursor)
     if LAST_PULL_STATE in states:
         set_last_pull(states[LAST_PULL_STATE].updated_at, now)
+    set_pull_health(archive_state.get(session), now)
     # The (status, id) index answers this without touching the (large) decrypted envelopes.
     counts = {status: int(n) for status, n in session.execute(
         select(ArchiveEnvelope.status, func.count()).where(ArchiveEnvelope.status.in_(UNDECRYPTED_STATES))
         .group_by(ArchiveEnvelope.status))}
     for state in UNDECRYPTED_STATES:
         PENDING.labels(state=state).set(counts.get(state, 0))
+
+
+MEDIA_FAILURES = Counter("wecomhr_archive_media_failures_total",
+                         "Failed media download attempts, by errcode (the SDK's code, or too_large, md5_mismatch, "
+                         "timeout, crashed, unavailable, io)", ["errcode"])

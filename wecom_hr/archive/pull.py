@@ -34,6 +34,7 @@ from wecom_hr.archive.errors import (
     KeyDecryptError,
     MissingKeyError,
     SdkCrashedError,
+    SdkError,
     SdkUnavailableError,
 )
 from wecom_hr.archive.keys import KeyRing
@@ -112,10 +113,10 @@ def _open(source: ChatSource, keys: KeyRing, envelope_id: int, seq: int, version
         return _Opened(envelope_id, DONE, parse_message(plaintext, seq))
     except MissingKeyError:
         return _Opened(envelope_id, NOKEY, error=f"no private key for publickey_ver {version}", version=version)
-    except SdkCrashedError as exc:
-        if exc.call == "Init":
+    except (SdkCrashedError, SdkError) as exc:
+        if exc.call == "Init":  # the SDK never started: no message is at fault, the caller reports it
             raise
-        return _Opened(envelope_id, FAILED, error=str(exc))
+        return _Opened(envelope_id, FAILED, error=str(exc)[:500])
     except SdkUnavailableError:
         raise
     except (ArchiveError, KeyDecryptError, MessageFormatError, UnicodeDecodeError) as exc:

@@ -24,7 +24,7 @@ import ctypes
 from ctypes import c_char_p, c_int, c_uint, c_ulonglong, c_void_p
 from dataclasses import dataclass
 
-from wecom_hr.archive.errors import SdkError, SdkUnavailableError
+from wecom_hr.archive.errors import KeyDecryptError, SdkError, SdkUnavailableError
 
 _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "NewSdk": (c_void_p, []),
@@ -96,6 +96,11 @@ class FinanceSdk:
         return self._slice_call("GetChatData", self._sdk, seq, limit, _opt(proxy), _opt(passwd), timeout)
 
     def decrypt_data(self, random_key: bytes, encrypt_chat_msg: bytes) -> bytes:
+        # c_char_p stops at the first NUL: a key with one would reach the SDK silently cut short.
+        if not random_key or b"\0" in random_key:
+            raise KeyDecryptError("the random key is empty or holds a NUL byte; DecryptData cannot take it")
+        if b"\0" in encrypt_chat_msg:
+            raise SdkError("DecryptData", 10000)
         return self._slice_call("DecryptData", random_key, encrypt_chat_msg)
 
     def get_media_data(self, sdkfileid: str, indexbuf: str = "", proxy: str = "", passwd: str = "",

@@ -26,7 +26,8 @@ SEVERITIES = ("low", "medium", "high")
 MAX_PATTERN_CHARS = 500  # a watch-list regex longer than this is refused
 _KNOWN = {"sdk_path", "private_keys", "batch_size", "sdk_timeout_seconds", "call_timeout_seconds", "proxy",
           "proxy_password", "chain_key", "media_dir", "media_max_bytes", "media_per_run", "alert_recipients",
-          "default_rules", "watch_rules", "decrypt_batch", "retention_days", "legal_hold"}
+          "default_rules", "watch_rules", "decrypt_batch", "retention_days", "legal_hold",
+          "alert_after_minutes"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class ArchiveSettings:
     retention_days: int = 0                # 0: keep forever
     hold_members: tuple[str, ...] = ()     # [archive.legal_hold] members
     hold_customers: tuple[str, ...] = ()   # [archive.legal_hold] customers
+    alert_after_minutes: int = 30          # compliance hears of an outage after this long without a pull
 
     @property
     def enabled(self) -> bool:
@@ -167,17 +169,21 @@ def from_settings(settings: Settings) -> ArchiveSettings:
         name: get(t, "archive", name, type(getattr(d, name)), getattr(d, name))
         for name in ("sdk_path", "batch_size", "decrypt_batch", "sdk_timeout_seconds", "call_timeout_seconds",
                      "proxy", "proxy_password", "chain_key", "media_dir", "media_max_bytes", "media_per_run",
-                     "default_rules", "retention_days")
+                     "default_rules", "retention_days", "alert_after_minutes")
     }
     if values["retention_days"] < 0:
         raise ConfigError("archive.retention_days", "must be 0 (keep forever) or a number of days")
     if not 1 <= values["batch_size"] <= 1000:
         raise ConfigError("archive.batch_size", "must be between 1 and 1000 (the SDK's limit)")
-    for name in ("decrypt_batch", "sdk_timeout_seconds", "media_per_run"):
+    for name in ("decrypt_batch", "sdk_timeout_seconds", "media_per_run", "alert_after_minutes"):
         if values[name] < 1:
             raise ConfigError(f"archive.{name}", "must be at least 1")
-    if values["call_timeout_seconds"] <= 0:
-        raise ConfigError("archive.call_timeout_seconds", "must be positive")
+    # GetChatData makes two HTTPS requests (token, then data), each allowed sdk_timeout_seconds: a shorter
+    # call timeout kills a slow but healthy SDK call.
+    least = 2 * values["sdk_timeout_seconds"] + 10
+    if values["call_timeout_seconds"] < least:
+        raise ConfigError("archive.call_timeout_seconds", f"must be at least 2 × sdk_timeout_seconds + 10 = {least} "
+                          "(GetChatData makes two HTTPS requests, each may take sdk_timeout_seconds)")
     if values["sdk_path"] and not settings.wecom.archive_secret:
         # The archive has its own secret (管理工具 → 会话内容存档); the app secret never opens it, and a
         # fallback only shows up later as the SDK's opaque "network error".

@@ -82,7 +82,7 @@ def standin_open(sealed: str, key: bytes) -> bytes:
     data = base64.b64decode(sealed)
     plain = bytes(b ^ key[i % len(key)] for i, b in enumerate(data))
     if not key or not plain.startswith(b"FAKE:"):
-        raise SdkError("DecryptData", 10006)
+        raise SdkError("DecryptData", 10008)  # what the real SDK answers for a wrong key
     return plain[5:]
 
 

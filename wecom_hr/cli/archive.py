@@ -7,6 +7,8 @@ import html
 import json
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -24,13 +26,26 @@ def _echo(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, default=str))
 
 
+@contextmanager
+def sdk_failures() -> Iterator[None]:
+    """An SDK failure ends the command with one line (what failed, the SDK's word, what to check)
+    and exit code 1, never a traceback."""
+    from wecom_hr.archive.errors import ArchiveError, diagnose
+
+    try:
+        yield
+    except ArchiveError as exc:
+        raise click.ClickException(diagnose(exc)) from None
+
+
 @archive.command("pull")
 @pass_state
 def pull(state: CliState) -> None:
     """Fetch new messages from the Finance SDK and decrypt everything due."""
     from wecom_hr.archive import service
 
-    _echo(service.pull(state.runtime, utcnow()))
+    with sdk_failures():
+        _echo(service.pull(state.runtime, utcnow()))
 
 
 @archive.command("decrypt-pending")
@@ -40,7 +55,8 @@ def decrypt_pending(state: CliState) -> None:
     earlier failures."""
     from wecom_hr.archive import service
 
-    result = service.decrypt_again(state.runtime, utcnow())
+    with sdk_failures():
+        result = service.decrypt_again(state.runtime, utcnow())
     _echo(result)
     waiting = result.get("waiting_for_keys") or {}
     if waiting:
@@ -94,7 +110,8 @@ def purge(state: CliState, dry_run: bool, now_text: str, reason: str) -> None:
 @archive.command("status")
 @pass_state
 def status(state: CliState) -> None:
-    """Envelope counts by state, and private-key problems."""
+    """Envelope counts by state, private-key problems, and the pull's health (last attempt, last
+    success, last error, failures in a row, the seq reached)."""
     from wecom_hr.archive import service
 
     _echo(service.status(state.runtime))
@@ -104,9 +121,14 @@ def status(state: CliState) -> None:
 @pass_state
 def media(state: CliState) -> None:
     """Download pending media files into [archive] media_dir (resumes partial downloads)."""
+    from wecom_hr.archive import media as media_files
     from wecom_hr.archive import service
 
-    _echo(service.download_media(state.runtime, utcnow()))
+    with sdk_failures():
+        figures = service.download_media(state.runtime, utcnow())
+    _echo(figures)
+    if not media_files.succeeded(figures):  # files failed: `archive status` lists them
+        raise click.exceptions.Exit(1)
 
 
 def _plain(snippet: str) -> str:
