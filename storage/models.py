@@ -8,6 +8,7 @@ from storage import (  # noqa: F401
     departures,  # noqa: F401  (departure handover, issue 5)
     directory,
     inbox,
+    job_runs,  # noqa: F401  (scheduled jobs' last outcome)
     locks,
     outbox,
     receivables,  # noqa: F401  (receivables, issue 6)

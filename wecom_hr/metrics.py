@@ -23,3 +23,7 @@ def observe_api_call(path: str, errcode: int | None, seconds: float) -> None:
     # Paths are a small fixed set; a network failure is reported as errcode "network".
     API_CALLS.labels(path=path, errcode="network" if errcode is None else str(errcode)).inc()
     API_SECONDS.labels(path=path).observe(seconds)
+
+JOB_FAILURES = Counter("wecomhr_job_failures_total", "Scheduled or manual job runs that failed, by job", ["job"])
+JOB_FAILING = Gauge("wecomhr_job_failures_in_row", "Failures in a row of each job (0 once it works)", ["job"],
+                    multiprocess_mode="max")

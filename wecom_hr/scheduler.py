@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from jobs.registry import all_jobs
+from wecom_hr import job_health
 from wecom_hr.config import ConfigError
 from wecom_hr.locks import holder_id
 from wecom_hr.runtime import Runtime
@@ -35,7 +36,13 @@ def run_job(runtime: Runtime, name: str, now: datetime | None = None) -> dict[st
     with runtime.lock(f"job:{name}", spec.lock_ttl) as got:
         if not got:
             return {"skipped": "another run of this job is in progress"}
-        result = spec.func(runtime, now or datetime.now(UTC))
+        job_health.record_safely("start", job_health.started, runtime, name)
+        try:
+            result = spec.func(runtime, now or datetime.now(UTC))
+        except Exception as exc:
+            job_health.record_safely("failure", job_health.failed, runtime, name, exc)
+            raise
+        job_health.record_safely("success", job_health.succeeded, runtime, name)
     while deliver(runtime):
         pass
     return result
@@ -47,8 +54,9 @@ def _scheduled(name: str) -> None:
         return
     try:
         log.info("job %s: %s", name, run_job(runtime, name))
-    except Exception:
-        log.exception("job %s failed", name)
+    except Exception as exc:  # stored and counted by run_job; the operator reads one line
+        log.error("job %s failed: %s", name, job_health.one_line(exc))
+        log.debug("job %s failure details", name, exc_info=True)
 
 
 def schedule_for(runtime: Runtime, name: str) -> CronTrigger | None:

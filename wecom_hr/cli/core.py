@@ -115,6 +115,31 @@ def jobs() -> None:
     """Run scheduled jobs by hand."""
 
 
+@jobs.command("status")
+@pass_state
+def jobs_status(state: CliState) -> None:
+    """Each job's last run: when it last worked, failures in a row and the last error (one line each)."""
+    from jobs.registry import all_jobs
+    from storage import job_runs
+
+    with state.runtime.db.session_scope() as s:
+        rows = {r.name: r for r in job_runs.all_runs(s)}
+        failing = 0
+        for name in sorted(all_jobs()):
+            r = rows.get(name)
+            if r is None:
+                click.echo(f"{name:<28} never run")
+                continue
+            ok = f"{r.last_success_at:%Y-%m-%d %H:%M:%S}" if r.last_success_at else "never"
+            line = f"{name:<28} last success {ok}"
+            if r.failures_in_row:
+                failing += 1
+                line += f"  FAILING x{r.failures_in_row}: {r.last_error}"
+            click.echo(line)
+    if failing:
+        raise click.exceptions.Exit(1)
+
+
 @jobs.command("run")
 @click.argument("name")
 @click.option("--now", "now_text", help="Run as of this moment (ISO-8601, e.g. 2026-03-01T09:00+08:00).")
@@ -134,7 +159,12 @@ def jobs_run(state: CliState, name: str, now_text: str | None) -> None:
         if now.tzinfo is None:
             from zoneinfo import ZoneInfo
             now = now.replace(tzinfo=ZoneInfo(state.settings.timezone))
-    result = run_job(state.runtime, name, now)
+    from wecom_hr import job_health
+
+    try:
+        result = run_job(state.runtime, name, now)
+    except Exception as exc:  # stored by run_job (jobs status); the operator reads one line, no traceback
+        raise click.ClickException(job_health.one_line(exc)) from None
     click.echo(json.dumps(result, ensure_ascii=False, default=str))
 
 
