@@ -66,6 +66,9 @@ RESULT_STATUS = {1: DONE, 2: WAITING, 3: REFUSED, 4: AT_LIMIT, 5: NO_RECORD}
 PLANNED, BATCH_SENDING, ACCEPTED, BATCH_FAILED = "planned", "sending", "accepted", "failed"
 # Card statuses.
 CARD_OPEN, CARD_DECIDED, CARD_SUPERSEDED = "open", "decided", "superseded"
+# Sign-off statuses (the handover checklist, issue 17).
+SIGNOFF_PENDING, SIGNOFF_SIGNED = "pending", "signed"
+REJECTION = "rejection"  # summary key: the latest rejection (who, when, why)
 
 
 class InvalidTransitionError(ValueError):
@@ -165,6 +168,28 @@ class DepartureCard(Base):
     created_at: Mapped[datetime]
 
 
+class DepartureSignoff(Base):
+    """One step of the handover checklist (标准化交接清单): who signs it, its items to tick, the signature."""
+    __tablename__ = "departure_signoffs"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    departure_id: Mapped[int] = mapped_column(ForeignKey("departures.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(32))            # [[departures.signoffs]] key
+    title: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))            # manager | finance | hr | admin | compliance
+    status: Mapped[str] = mapped_column(String(16), default=SIGNOFF_PENDING)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{name, done, by, at}]
+    task_id: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)  # its WeCom card
+    outbox_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    signed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    signed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("departure_id", "step", name="uq_departure_signoffs_step"),)
+
+
 # -- reads ------------------------------------------------------------------------------------
 
 def get(session: Session, departure_id: int, lock: bool = False) -> Departure | None:
@@ -250,6 +275,21 @@ def card_by_task(session: Session, task_id: str) -> DepartureCard | None:
 def cards_of(session: Session, departure_id: int) -> list[DepartureCard]:
     return list(session.scalars(select(DepartureCard).where(DepartureCard.departure_id == departure_id)
                                 .order_by(DepartureCard.id)))
+
+
+def signoffs_of(session: Session, departure_id: int) -> list[DepartureSignoff]:
+    return list(session.scalars(select(DepartureSignoff).where(DepartureSignoff.departure_id == departure_id)
+                                .order_by(DepartureSignoff.id)))
+
+
+def signoff_by_task(session: Session, task_id: str) -> DepartureSignoff | None:
+    return session.scalar(select(DepartureSignoff).where(DepartureSignoff.task_id == task_id))
+
+
+def signoffs_pending(session: Session, departure_id: int) -> bool:
+    """Whether a sign-off of the checklist still waits (a departure without a checklist waits for none)."""
+    return session.scalar(select(DepartureSignoff.id).where(
+        DepartureSignoff.departure_id == departure_id, DepartureSignoff.status != SIGNOFF_SIGNED).limit(1)) is not None
 
 
 def ids_in_states(session: Session, states: tuple[str, ...]) -> list[int]:

@@ -57,6 +57,8 @@ class Receivable(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     paid_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Who owned it before a departure handed it over (set once, by the first handover; issue 17).
+    original_salesperson: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
         Index("ix_receivables_status_due", "status", "due_on"),
@@ -113,6 +115,21 @@ class FollowUp(Base):
     created_at: Mapped[datetime]
 
 
+class ReceivableHandover(Base):
+    """A receivable moved by a departure: to the customer's successor, or to the manager until reassigned."""
+
+    __tablename__ = "receivable_handovers"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    receivable_id: Mapped[int] = mapped_column(ForeignKey("receivables.id", ondelete="CASCADE"), index=True)
+    departure_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True)
+    external_userid: Mapped[str] = mapped_column(String(64), default="")
+    from_userid: Mapped[str] = mapped_column(String(64))
+    to_userid: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16))  # transferred | unresolved (the manager holds it)
+    at: Mapped[datetime]
+
+
 class CollectionTask(Base):
     __tablename__ = "collection_tasks"
 
@@ -124,6 +141,14 @@ class CollectionTask(Base):
     opened_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The 追款函 by email (issue 17): "" (never tried) | sending | sent | failed | bounced, for letter
+    # email_version. "sending" is committed before the SMTP call: found later, the outcome is in doubt.
+    email_status: Mapped[str] = mapped_column(String(12), default="", server_default="")
+    email_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    email_to: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    email_message_id: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    email_error: Mapped[str] = mapped_column(String(500), default="", server_default="")  # one line
+    email_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class CollectionItem(Base):
@@ -146,6 +171,16 @@ class DunningLetter(Base):
     drafted_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("task_id", "version", name="uq_dunning_letters_version"),)
+
+
+class CustomerEmail(Base):
+    """The customer's address for dunning letters (CSV ``customer_email``), per customer key."""
+
+    __tablename__ = "receivable_customer_emails"
+
+    customer_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    updated_at: Mapped[datetime]
 
 
 def money(value: Decimal | float | str | None) -> Decimal:
@@ -214,6 +249,26 @@ def latest_followups(session: Session, receivable_ids: list[int]) -> dict[int, F
     rows = session.scalars(select(FollowUp).where(FollowUp.receivable_id.in_(receivable_ids))
                            .order_by(FollowUp.receivable_id, FollowUp.id))
     return {row.receivable_id: row for row in rows}  # later ids overwrite earlier ones
+
+
+def remember_emails(session: Session, pairs: list[tuple[str, str]], now: datetime | None = None) -> None:
+    """Upsert (customer_key, address) pairs; the last address given for a customer wins."""
+    latest = dict(pairs)
+    if not latest:
+        return
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(CustomerEmail)
+    rows = [{"customer_key": k, "email": e, "updated_at": now or utcnow()} for k, e in latest.items()]
+    session.execute(stmt.on_conflict_do_update(index_elements=["customer_key"],
+                                               set_={"email": stmt.excluded.email,
+                                                     "updated_at": stmt.excluded.updated_at}), rows)
+
+
+def customer_email(session: Session, key: str) -> str:
+    return session.scalar(select(CustomerEmail.email).where(CustomerEmail.customer_key == key)) or ""
 
 
 def latest_letter(session: Session, task_id: int) -> DunningLetter | None:

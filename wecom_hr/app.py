@@ -22,15 +22,20 @@ def _blueprints() -> list[Any]:
     from wecom_hr.api.archive import audit_bp  # chat archive + audit log (issue 4)
     from wecom_hr.api.archive import bp as archive_api_bp
     from wecom_hr.api.customers import bp as customers_api_bp
+    from wecom_hr.api.departure_analysis import bp as departure_analysis_api_bp  # exit answers, analysis (17)
     from wecom_hr.api.departures import bp as departures_api_bp  # departure handover (issue 5)
+    from wecom_hr.api.kpis import bp as kpis_api_bp  # salesperson KPIs (issue 18)
     from wecom_hr.api.receivables import bp as receivables_api_bp
+    from wecom_hr.api.risk import bp as risk_api_bp  # 跑单 early warning: alerts, owners (issue 18)
+    from wecom_hr.api.risk import owner_bp as risk_owner_bp
     from wecom_hr.callback import bp as callback_bp
     from wecom_hr.health import bp as health_bp
     from wecom_hr.receivables.followup import bp as receivables_page_bp
     from wecom_hr.web import bp as web_bp  # console: login, pages, charts (issue 7)
 
     return [callback_bp, health_bp, customers_api_bp, receivables_api_bp, receivables_page_bp,
-            archive_api_bp, audit_bp, web_bp, departures_api_bp]
+            archive_api_bp, audit_bp, web_bp, departures_api_bp,
+            risk_api_bp, risk_owner_bp, departure_analysis_api_bp, kpis_api_bp]
 
 
 def derived_secret_key(settings: Settings) -> str:

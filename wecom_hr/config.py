@@ -25,7 +25,7 @@ T = TypeVar("T")
 ENV_PREFIX = "WECOM_HR_"
 CONFIG_ENV = "WECOM_HR_CONFIG"
 # Sections whose scalar keys may be overridden from the environment (secrets live here).
-OVERRIDABLE = ("wecom", "database", "redis", "server", "worker", "archive", "web", "callback")
+OVERRIDABLE = ("wecom", "database", "redis", "server", "worker", "archive", "web", "callback", "email")
 
 
 class ConfigError(Exception):
@@ -268,3 +268,6 @@ FEATURE_SETTINGS += ("wecom_hr.customers.settings",)  # [customers] (issue 3)
 FEATURE_SETTINGS += ("wecom_hr.receivables.settings",)  # [reminders], [receivables] (issue 6)
 FEATURE_SETTINGS += ("wecom_hr.departures.settings",)  # [departures] (issue 5)
 FEATURE_SETTINGS += ("wecom_hr.archive.settings",)  # [archive] (issue 4)
+FEATURE_SETTINGS += ("wecom_hr.kpi.settings",)  # [kpi]: salesperson KPIs (issue 18)
+FEATURE_SETTINGS += ("wecom_hr.risk.settings",)  # [risk], [[risk.rules]]: 跑单 early warning (issue 18)
+FEATURE_SETTINGS += ("wecom_hr.receivables.email_settings",)  # [email]: dunning letters by email (issue 17)

@@ -19,6 +19,7 @@ from storage import audit
 from storage.db import Database, utcnow
 from storage.departures import Departure, DepartureItem
 from tests.helpers import SeededCorp, closing_each, make_env, merge
+from tests.web.conftest import console  # noqa: F401  (the seeded console, for departure pages and APIs)
 from wecom_hr.customers.directory_sync import sync_directory
 from wecom_hr.customers.resync import resync_customers
 from wecom_hr.scheduler import run_job
@@ -113,7 +114,8 @@ def build_corp(db: Database, customers_per_salesperson: int = 3, config: dict[st
     users = (*probe.all_salespeople, *probe.managers.values(), probe.hr, probe.finance, ADMIN)
     roles = {"hr": [probe.hr], "admin": [ADMIN], "finance": [probe.finance]}
     # The tests run the transfer job themselves unless they ask for transfers right after the approval.
-    base = {"roles": roles, "departures": {"transfer_on_approval": False}}
+    # No finance/HR sign-offs either: tests of the checklist (test_signoffs.py) configure their own steps.
+    base = {"roles": roles, "departures": {"transfer_on_approval": False, "signoffs": []}}
     env = make_env(db, config=merge(base, config or {}), latency=latency, api_users=users)
     seed = seed_company(env.sim, customers_per_salesperson=customers_per_salesperson)
     with env.sim.state.lock:

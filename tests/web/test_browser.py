@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from handlers import ROUTES
 from storage.db import Database
 from tests.conftest import wipe
 from tests.web.conftest import ADMIN, BUCKET_TOTALS, COMPLIANCE, Console, build_console
+from wecom_hr.dispatch import Dispatcher
 from wecom_hr.scheduler import run_job
 
 pytestmark = pytest.mark.browser
@@ -193,6 +195,27 @@ def test_hr_starts_a_departure_and_follows_its_progress(browser: Any, live: Live
     env.drain()
     refused = console.seed.customers[leaver][0]
     console.sim.complete_transfers(refuse={refused})
+    run_job(env.runtime, "follow-up-departures")
+    env.drain()
+
+    # Customers are final, but the handover checklist is not: the page says who still has to act.
+    page.reload()
+    page.wait_for_selector("#checklist")
+    assert "转接中" in page.inner_text("h1") and "待办：" in page.inner_text("#checklist")
+    finance_card = next(m["template_card"] for m in console.sim.sent_messages if m.get("msgtype") == "template_card"
+                        and str(m["template_card"].get("task_id", "")).startswith("dso-"))
+    console.sim.scenario.click_card(console.seed.finance, finance_card["task_id"], "signoff_confirm")
+    Dispatcher(console.runtime, ROUTES).drain()  # the console's settings name finance ([roles])
+    page.reload()
+    page.wait_for_selector("li.signoff[data-step=hr] input[type=checkbox]")
+    boxes = "li.signoff[data-step=hr] input[type=checkbox]"
+    for n in range(page.locator(boxes).count()):  # each tick saves, then re-draws the checklist
+        page.locator(boxes).nth(n).check()
+        page.wait_for_function(f"document.querySelectorAll('{boxes}')[{n}].checked")
+        page.wait_for_load_state("networkidle")
+    page.click("li.signoff[data-step=hr] button[data-sign=hr]")
+    page.wait_for_selector("#checklist >> text=全部签署完成")
+    shot(page, "departure-checklist-hr")
     run_job(env.runtime, "follow-up-departures")
     env.drain()
 

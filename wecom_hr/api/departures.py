@@ -8,6 +8,11 @@ PUT  /api/v1/departures/<id>/customers/<external_userid>  {successor}   (hr, adm
 POST /api/v1/departures/<id>/submit          {successor?}   draft/rejected → a new approval card (hr, admin)
 POST /api/v1/departures/<id>/cancel          before any transfer was requested (hr, admin)
 POST /api/v1/departures/<id>/revoke          {reason}  end the member's access before the last day (hr, admin)
+GET  /api/v1/departures/<id>/signoffs        the checklist: each step, its signers, who still has to act
+     (hr, admin, the member's managers, and every step's signers)
+POST /api/v1/departures/<id>/signoffs/<step>               {note?}  sign the step (its signers only)
+POST /api/v1/departures/<id>/signoffs/<step>/items         {name}   add an item to tick (its signers only)
+PUT  /api/v1/departures/<id>/signoffs/<step>/items/<index> {done}   tick or untick an item (its signers only)
 
 A successor sees a departure only once it was approved, and only what it hands them.
 """
@@ -24,7 +29,8 @@ from storage.db import utcnow
 from storage.departures import HANDED_OVER, TRANSITIONS, Departure, cards_of, get
 from wecom_hr.api.auth import AccessDenied, ApiUser, api_user, require_roles, runtime
 from wecom_hr.api.params import int_arg
-from wecom_hr.departures import report
+from wecom_hr.departures import report, signoffs
+from wecom_hr.departures.signoffs import SignoffError
 from wecom_hr.departures.start import (
     DepartureError,
     StartRequest,
@@ -200,3 +206,61 @@ def revoke(departure_id: int) -> Any:
     except DepartureError as exc:
         return _failed(exc)
     return jsonify(out)
+
+
+# -- the handover checklist (issue 17) ----------------------------------------------------------
+
+@bp.get("/<int:departure_id>/signoffs")
+def checklist(departure_id: int) -> Any:
+    user, rt = api_user(), runtime()
+    with rt.db.session_scope() as s:
+        dep = _load(s, departure_id)
+        if not (_manages(s, user, dep) or signoffs.signer_of_any(s, rt.settings, dep, user.userid)):
+            raise AccessDenied(404, "no such departure")
+        return jsonify(signoffs.status_json(s, rt.settings, dep, user.userid))
+
+
+def _signoff_call(departure_id: int, act: Any) -> Any:
+    """Run ``act(session, departure)``; a refusal is answered after its audit entry is committed."""
+    user, rt = api_user(), runtime()
+    refused: SignoffError | None = None
+    with rt.db.session_scope() as s:
+        dep = _load(s, departure_id)
+        try:
+            act(s, dep, user.userid)
+        except SignoffError as exc:
+            refused = exc
+        out = None if refused else signoffs.status_json(s, rt.settings, dep, user.userid)
+    if refused is not None:
+        return jsonify(error=str(refused)), refused.status
+    return jsonify(out)
+
+
+@bp.post("/<int:departure_id>/signoffs/<step>")
+def sign_off(departure_id: int, step: str) -> Any:
+    body = request.get_json(silent=True) or {}
+    note = _text(body, "note", 500) if isinstance(body, dict) else ""
+    rt = runtime()
+
+    def act(s: Any, dep: Departure, actor: str) -> None:
+        row = signoffs.sign(s, rt.settings, dep, step, actor, utcnow(), note)
+        signoffs.show_signed_from_console(rt, s, dep, row)
+    return _signoff_call(departure_id, act)
+
+
+@bp.post("/<int:departure_id>/signoffs/<step>/items")
+def add_signoff_item(departure_id: int, step: str) -> Any:
+    name = _text(_body(), "name", 64, required=True)
+    rt = runtime()
+    return _signoff_call(departure_id, lambda s, dep, actor: signoffs.add_item(s, rt.settings, dep, step, name,
+                                                                               actor, utcnow()))
+
+
+@bp.put("/<int:departure_id>/signoffs/<step>/items/<int:index>")
+def tick_signoff_item(departure_id: int, step: str, index: int) -> Any:
+    done = _body().get("done")
+    if not isinstance(done, bool):
+        raise AccessDenied(400, "done must be true or false")
+    rt = runtime()
+    return _signoff_call(departure_id, lambda s, dep, actor: signoffs.tick(s, rt.settings, dep, step, index, done,
+                                                                           actor, utcnow()))

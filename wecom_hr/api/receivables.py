@@ -1,13 +1,15 @@
 """/api/v1/receivables and /api/v1/collections.
 
 POST /api/v1/receivables                      batch upsert by order_no (finance, admin)
-GET  /api/v1/receivables?overdue=&salesperson=&page=&per_page=
+GET  /api/v1/receivables?overdue=&salesperson=&note_overdue=&page=&per_page=
 GET  /api/v1/receivables/<order_no>           with follow-ups, payments and reminded tiers
 POST /api/v1/receivables/<order_no>/payments  {amount, paid_on, reference} (finance, admin)
 POST /api/v1/receivables/<order_no>/followups {note, promised_on} (whoever may see it)
 GET  /api/v1/collections?status=open|closed|all&page=    (finance, admin)
 GET  /api/v1/collections/<id>                 with items
-GET  /api/v1/collections/<id>/letter[?format=text]       the latest 追款函 draft
+GET  /api/v1/collections/<id>/letter[?format=text]       the latest 追款函 draft, with its email state
+POST /api/v1/collections/<id>/letter/send     {version?} email the latest draft, once (finance, admin)
+POST /api/v1/collections/<id>/letter/status   {status: sent|failed|bounced, reason} (finance, admin)
 """
 
 from __future__ import annotations
@@ -19,9 +21,19 @@ from flask import Blueprint, Response, jsonify, request
 
 from storage import audit
 from storage.db import utcnow
-from storage.receivables import CollectionTask, add_followup, add_payment, by_order, latest_letter
+from storage.receivables import (
+    CollectionTask,
+    add_followup,
+    add_payment,
+    by_order,
+    customer_key,
+    latest_letter,
+    remember_emails,
+)
 from wecom_hr.api.auth import AccessDenied, api_user, require_roles, runtime
+from wecom_hr.receivables import email as letters
 from wecom_hr.receivables import queries
+from wecom_hr.receivables.csv_import import email_field
 from wecom_hr.receivables.followup_form import FormError, parse_followup
 from wecom_hr.receivables.ledger import RowError, amount_field, date_field, parse_row, upsert_batch
 from wecom_hr.receivables.settings import from_settings
@@ -48,18 +60,22 @@ def upsert() -> Any:
     if len(items) > MAX_BATCH:
         return _bad(f"at most {MAX_BATCH} items per request")
     currency = from_settings(runtime().settings).ledger.default_currency
-    good, errors = [], []
+    good, errors, emails = [], [], []
     for i, item in enumerate(items):
         try:
             if not isinstance(item, dict):
                 raise RowError("must be an object")
+            address = email_field(item)  # optional, as in the CSV (issue 17)
             good.append(parse_row(item, currency))
+            if address:
+                emails.append((customer_key(good[-1].external_userid, good[-1].customer_name), address))
         except RowError as exc:
             order_no = item.get("order_no") if isinstance(item, dict) else None
             errors.append({"index": i, "order_no": order_no, "error": str(exc)})
     user = api_user()
     with runtime().db.session_scope() as s:
         counts = upsert_batch(s, good)
+        remember_emails(s, emails)
         audit.record(s, user.userid, "receivables.upsert", {"created": counts.created, "updated": counts.updated,
                                                             "bad_items": len(errors)})
     return jsonify(created=counts.created, updated=counts.updated, errors=errors)
@@ -75,7 +91,9 @@ def listing() -> Any:
         with runtime().db.session_scope() as s:
             owners = queries.visible_owners(s, user.userid, user.roles)
             found = queries.listing(s, owners, _today(), overdue=args.get("overdue", ""),
-                                    salesperson=args.get("salesperson", ""), page=page, per_page=per_page)
+                                    salesperson=args.get("salesperson", ""), page=page, per_page=per_page,
+                                    note_overdue=args.get("note_overdue", ""),
+                                    note_after=from_settings(runtime().settings).policy.note_overdue_after)
     except queries.BadQuery as exc:
         return _bad(str(exc))
     return jsonify(items=found.items, total=found.total, page=found.page, per_page=found.per_page)
@@ -171,5 +189,37 @@ def letter(task_id: int) -> Any:
             return _bad(f"no letter for collection task {task_id}", 404)
         if request.args.get("format") == "text":
             return Response(found.body, mimetype="text/plain; charset=utf-8")
+        task = s.get(CollectionTask, task_id)
         return jsonify(task_id=task_id, version=found.version, drafted_at=found.drafted_at.isoformat(),
-                       body=found.body)
+                       body=found.body, email=letters.email_json(task) if task else None)
+
+
+@bp.post("/collections/<int:task_id>/letter/send")
+@require_roles("finance", "admin")
+def send_letter(task_id: int) -> Any:
+    body = request.get_json(silent=True) or {}
+    version = body.get("version") if isinstance(body, dict) else None
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        return _bad("version: must be the letter version you reviewed (an integer)")
+    try:
+        done = letters.send_letter(runtime().db, runtime().settings, task_id, api_user().userid, version=version)
+    except letters.LetterSendError as exc:
+        return _bad(str(exc), exc.http_status)
+    answer = jsonify(task_id=task_id, status=done.status, version=done.version, to=done.to,
+                     error=done.error or None, already_sent=done.already_sent)
+    return answer, 502 if done.status in (letters.FAILED, letters.BOUNCED) else 200
+
+
+@bp.post("/collections/<int:task_id>/letter/status")
+@require_roles("finance", "admin")
+def letter_status(task_id: int) -> Any:
+    body = request.get_json(silent=True) or {}
+    status = str(body.get("status", "")) if isinstance(body, dict) else ""
+    reason = str(body.get("reason") or "") if isinstance(body, dict) else ""
+    if status not in (letters.SENT, letters.FAILED, letters.BOUNCED):
+        return _bad("status: must be sent, failed or bounced")
+    try:
+        before = letters.set_status(runtime().db, task_id, status, reason, api_user().userid)
+    except letters.LetterSendError as exc:
+        return _bad(str(exc), exc.http_status)
+    return jsonify(task_id=task_id, status=status, previous=before or None)

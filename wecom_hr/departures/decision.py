@@ -25,6 +25,7 @@ from storage.departures import (
     CARD_OPEN,
     PENDING_APPROVAL,
     REJECTED,
+    REJECTION,
     REVOKED_NOW,
     Departure,
     DepartureCard,
@@ -32,8 +33,9 @@ from storage.departures import (
     get,
     move,
 )
+from wecom_hr import signals
 from wecom_hr.departures import card as cards
-from wecom_hr.departures import notices, texts
+from wecom_hr.departures import notices, signoffs, texts
 from wecom_hr.departures.settings import from_settings, local_today
 from wecom_hr.dispatch import HandlerContext
 from wecom_hr.events import Event
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 class Choice:
     approve: bool
     successor: str | None
+    reason: str = ""  # a rejection's reason (the console asks for one; a card click has none)
 
 
 def selections(event: Event) -> dict[str, list[str]]:
@@ -121,19 +124,24 @@ def decide(ctx: HandlerContext, s: Session, dep: Departure, card: DepartureCard,
     move(dep, APPROVED if choice.approve else REJECTED, ctx.now)
     if choice.approve:
         dep.successor = choice.successor
-    elif REVOKED_NOW in (dep.summary or {}):  # a rejection restores access HR ended early
-        dep.summary = {k: v for k, v in dep.summary.items() if k != REVOKED_NOW}
+    else:  # a rejection restores access HR ended early, and keeps why it was rejected
+        kept = {k: v for k, v in (dep.summary or {}).items() if k != REVOKED_NOW}
+        dep.summary = {**kept, REJECTION: {"by": clicker, "at": ctx.now.isoformat(), "reason": choice.reason}}
     dep.decided_by, dep.decided_at = clicker, ctx.now
     card.status, card.decision = CARD_DECIDED, "approve" if choice.approve else "reject"
     card.decided_by, card.decided_at = clicker, ctx.now
     action = "departure.approved" if choice.approve else "departure.rejected"
     # A click on the card arrives as an inbox event; a decision in the console has none.
     via = {"via": "card", "event_id": ctx.event_id} if ctx.event_id else {"via": "console"}
+    reason = {} if choice.approve else {"reason": choice.reason}
     audit.record(s, clicker, action, {"departure_id": dep.id, "task_id": card.task_id,
-                                      "successor": dep.successor, **via}, at=ctx.now)
+                                      "successor": dep.successor, **via, **reason}, at=ctx.now)
     if not choice.approve:
-        notices.rejected(s, ctx.runtime.settings, dep, clicker, ctx.now)
-    elif from_settings(ctx.settings).transfer_on_approval:
+        notices.rejected(s, ctx.runtime.settings, dep, clicker, ctx.now, choice.reason)
+        return
+    signoffs.on_approved(s, dep, clicker, ctx.now, str(via["via"]))
+    signals.emit(signals.DEPARTURE_APPROVED, ctx, dep)  # e.g. the leaver's 离职问卷 (wecom_hr/signals.py)
+    if from_settings(ctx.settings).transfer_on_approval:
         runtime = ctx.runtime
         sa_event.listen(s, "after_commit", lambda _session: transfer_now(runtime), once=True)
 

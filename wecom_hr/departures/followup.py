@@ -36,9 +36,12 @@ from storage.departures import (
     DepartureItem,
     get,
     move,
+    signoffs_pending,
 )
+from wecom_hr import signals
 from wecom_hr.departures import notices, pool_sync, snapshot, transfer_calls
 from wecom_hr.departures.transfers import BATCH, IN_PROGRESS
+from wecom_hr.dispatch import HandlerContext
 from wecom_hr.wecom import WeComClient
 from wecom_hr.wecom.errors import WeComError
 
@@ -165,7 +168,8 @@ def apply_results(runtime: Runtime, departure_id: int, handover: str, takeover: 
     changed: Counter[str] = Counter()
     for start in range(0, len(changes), CHUNK):
         with runtime.db.session_scope() as s:
-            changed.update(_apply(s, departure_id, handover, takeover, changes[start:start + CHUNK], now))
+            changed.update(_apply(s, departure_id, handover, takeover, changes[start:start + CHUNK], now,
+                                  HandlerContext(runtime, s, 0, now)))
     if changed:
         with runtime.db.session_scope() as s:
             audit.record(s, "system", "departure.results_polled",
@@ -174,7 +178,7 @@ def apply_results(runtime: Runtime, departure_id: int, handover: str, takeover: 
 
 
 def _apply(s: Session, departure_id: int, handover: str, takeover: str, chunk: list[Change],
-           now: datetime) -> Counter[str]:
+           now: datetime, ctx: HandlerContext) -> Counter[str]:
     still = set(s.scalars(select(DepartureItem.id).where(  # a transfer_fail event may have come first
         DepartureItem.id.in_([c.item_id for c in chunk]), DepartureItem.status == WAITING)))
     todo = [c for c in chunk if c.item_id in still]
@@ -193,6 +197,9 @@ def _apply(s: Session, departure_id: int, handover: str, takeover: str, chunk: l
         if c.status == DONE:
             changed["pool_updated"] += pool_sync.show_new_owner(s, departure_id, handover, takeover, c.ref,
                                                                 c.at or now, now)
+            signals.emit(signals.CUSTOMER_TRANSFERRED, ctx, departure_id, handover, takeover, c.ref)
+        elif c.status != WAITING:  # refused, at limit, no record, failed: the manager holds its receivables
+            signals.emit(signals.CUSTOMER_NOT_TRANSFERRED, ctx, departure_id, handover, c.ref)
     return changed
 
 
@@ -203,7 +210,7 @@ def settle(runtime: Runtime, departure_id: int, now: datetime) -> dict[str, int]
         if dep is None or dep.state != TRANSFERRING:
             return {}
         notices.refusals(s, runtime.settings, dep, now)
-        if _active(s, departure_id):
+        if _active(s, departure_id) or signoffs_pending(s, departure_id):  # the checklist is part of done
             return {}
         handover, left, known = dep.userid, snapshot.has_left(s, dep.userid), set(s.scalars(select(
             DepartureItem.ref).where(DepartureItem.departure_id == departure_id, DepartureItem.kind == CUSTOMER)))
@@ -218,6 +225,7 @@ def settle(runtime: Runtime, departure_id: int, now: datetime) -> dict[str, int]
             return {"late_customers": len(late)}
         move(dep, COMPLETED, now)
         audit.record(s, "system", "departure.completed", {"departure_id": dep.id}, at=now)
+        signals.emit(signals.DEPARTURE_COMPLETED, HandlerContext(runtime, s, 0, now), dep.id)
         notices.briefings(s, runtime.settings, dep, now)
         notices.report(s, runtime.settings, dep, now)
     return {"completed": 1}

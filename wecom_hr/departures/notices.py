@@ -60,9 +60,10 @@ def _digest(values: Sequence[object]) -> str:
     return hashlib.sha1("|".join(map(str, values)).encode()).hexdigest()[:16]
 
 
-def rejected(session: Session, settings: Settings, dep: Departure, by: str, now: datetime) -> None:
+def rejected(session: Session, settings: Settings, dep: Departure, by: str, now: datetime, reason: str = "") -> None:
     content = (f"**离职交接被驳回：{md_escape(dep.member_name)}**\n> {md_escape(directory.display_name(session, by))}"
                f" 驳回了交接方案。交接单仍然打开，可调整接替人后重新提交，或撤销。\n"
+               f"{texts.rejection_reason_line(reason)}"
                f"[查看交接单]({md_url(link(settings, dep.id))})")
     _send(session, f"departure:{dep.id}:rejected:{now.isoformat()}", "departure_notice",
           hr_recipients(session, settings, dep), texts.markdown(content), now)

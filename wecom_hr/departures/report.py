@@ -43,7 +43,8 @@ def item_json(row: DepartureItem) -> dict[str, Any]:
 
 
 def _public(detail: dict[str, Any]) -> dict[str, Any]:
-    keep = ("corp_name", "remark", "last_contact", "added_at", "in_pool", "in_wecom", "fail_reason", "late")
+    keep = ("corp_name", "remark", "last_contact", "added_at", "in_pool", "in_wecom", "fail_reason", "late",
+            "last_chat", "no_chat_90d", "open_receivables", "receivables_outstanding")  # 离职前核查 (issue 17)
     return {k: detail[k] for k in keep if k in detail}
 
 

@@ -5,13 +5,15 @@ left: what a transfer can actually move) and the customer pool (remarks, how lon
 one missing from WeCom is listed but skipped.
 Group chats come from groupchat/list, open receivables from the ledger, the last contact from the
 chat archive when it holds the conversation. Pages of 100/1000: a few calls, never one per customer.
+离职前核查 (issue 17): each customer is flagged when no archived chat is newer than 90 days and with
+its open receivables; the departure's summary keeps the counts.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +44,7 @@ NO_CUSTOMERS = frozenset({84061})  # a member without customers
 UNKNOWN_MEMBER = 60111  # not an active member: one who left, or one WeCom never had
 UNASSIGNED_PAGE = 1000
 CHUNK = 500
+NO_CHAT_DAYS = 90  # 离职前核查: a customer nobody chatted with for this long is flagged
 _docs = table("archive_docs", column("customer"), column("conv"), column("msgtime"))
 
 
@@ -51,6 +54,7 @@ class Holdings:
     chats: list[str] = field(default_factory=list)
     receivables: list[Receivable] = field(default_factory=list)
     wecom_ok: bool = True
+    last_chats: dict[str, int] | None = None  # ext -> newest archived message (ms), any chat; None: no archive
 
     @property
     def transferable(self) -> int:
@@ -174,7 +178,47 @@ def gather(session: Session, client: WeComClient, userid: str) -> Holdings:
         detail["last_contact"] = contacts.get(ext)
     held.chats = group_chats(client, userid)
     held.receivables = open_receivables(session, userid)
+    held.last_chats = last_chats(session, list(held.customers))
     return held
+
+
+def last_chats(session: Session, exts: list[str]) -> dict[str, int] | None:
+    """Newest archived message per customer in any conversation (ms); None when no chat archive is kept
+    here (no table, or nothing ever archived): then "no chat" would flag everyone and mean nothing."""
+    found: dict[str, int] = {}
+    try:
+        with session.begin_nested():
+            if session.execute(select(_docs.c.msgtime).limit(1)).first() is None:
+                return None
+            for start in range(0, len(exts), CHUNK):
+                rows = session.execute(select(_docs.c.customer, func.max(_docs.c.msgtime))
+                                       .where(_docs.c.customer.in_(exts[start:start + CHUNK]))
+                                       .group_by(_docs.c.customer))
+                found.update({str(ext): int(ms) for ext, ms in rows})
+    except SQLAlchemyError:  # no chat archive in this installation
+        return None
+    return found
+
+
+def precheck(held: Holdings, now: datetime) -> dict[str, Any]:
+    """离职前核查 flags on each customer: no archived chat in NO_CHAT_DAYS, open receivables (count, amount)."""
+    owed: dict[str, list[Receivable]] = {}
+    for r in held.receivables:
+        if r.external_userid:
+            owed.setdefault(r.external_userid, []).append(r)
+    since = (now - timedelta(days=NO_CHAT_DAYS)).timestamp() * 1000
+    for ext, detail in held.customers.items():
+        mine = owed.get(ext, [])
+        detail["open_receivables"] = len(mine)
+        if mine:
+            detail["receivables_outstanding"] = str(sum((r.outstanding for r in mine), Decimal("0.00")))
+        if held.last_chats is not None:
+            newest = held.last_chats.get(ext)
+            detail["last_chat"] = datetime.fromtimestamp(newest / 1000, UTC).isoformat() if newest else None
+            detail["no_chat_90d"] = newest is None or newest < since
+    return {"archive": held.last_chats is not None, "days": NO_CHAT_DAYS,
+            "no_chat_90d": sum(1 for d in held.customers.values() if d.get("no_chat_90d")),
+            "with_receivables": sum(1 for d in held.customers.values() if d.get("open_receivables"))}
 
 
 def totals_of(held: Holdings, today: date) -> Totals:
@@ -185,6 +229,7 @@ def totals_of(held: Holdings, today: date) -> Totals:
 
 def write(session: Session, departure: Departure, held: Holdings, today: date, now: datetime) -> Totals:
     """Store the handover list as items (one multi-row insert) and the card's totals on the departure."""
+    checked = precheck(held, now)
     rows: list[dict[str, Any]] = []
     for ext, detail in held.customers.items():
         label = detail.get("remark") or detail.get("name") or ext
@@ -198,7 +243,7 @@ def write(session: Session, departure: Departure, held: Holdings, today: date, n
     departure.summary = {"customers": totals.customers, "chats": totals.chats,
                          "outstanding": str(totals.outstanding), "overdue": totals.overdue,
                          "not_in_wecom": sum(1 for d in held.customers.values() if not d["in_wecom"]),
-                         "wecom_listed": held.wecom_ok}
+                         "wecom_listed": held.wecom_ok, "precheck": checked}
     return totals
 
 

@@ -34,9 +34,11 @@ from storage.departures import (
     move,
     open_departure_of,
 )
-from wecom_hr.departures import card, snapshot, texts
+from wecom_hr import signals
+from wecom_hr.departures import card, signoffs, snapshot, texts
 from wecom_hr.departures.decision import update_card
 from wecom_hr.departures.settings import local_today
+from wecom_hr.dispatch import HandlerContext
 
 if TYPE_CHECKING:
     from wecom_hr.runtime import Runtime
@@ -98,6 +100,9 @@ def start(session: Session, runtime: Runtime, req: StartRequest, now: datetime) 
     audit.record(session, req.actor, "departure.started",
                  {"departure_id": dep.id, "userid": dep.userid, "source": dep.source, "last_day": str(dep.last_day),
                   "successor": dep.successor, "sp_no": dep.sp_no, "summary": texts.summary(totals)}, at=now)
+    signoffs.create(session, runtime.settings, dep, now)  # the checklist; finance gets its card now
+    # 离职前核查 and other reactions: wecom_hr/signals.py lists who listens
+    signals.emit(signals.DEPARTURE_STARTED, HandlerContext(runtime, session, 0, now), dep.id)
     if req.submit:
         submit(session, runtime, dep, req.actor, now)
     return dep

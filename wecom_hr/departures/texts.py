@@ -125,3 +125,32 @@ def report(member_name: str, customers: dict[str, int], chats: dict[str, int], t
              f"> 未结账款 {money(totals.outstanding)}（逾期 {totals.overdue} 笔）已随客户交给接替人",
              f"[查看交接报告]({md_url(link)})"]
     return markdown("\n".join(lines))
+
+
+# The handover checklist (标准化交接清单, issue 17).
+SIGNOFF_CONFIRM = "确认无误"
+SIGNOFF_SOURCE = "离职交接清单"
+SIGNOFF_SIGNED_CARD = "已确认"
+
+
+def signoff_title(member_name: str, step_title: str) -> str:
+    return f"{member_name} 离职交接 · {step_title}"[:36]
+
+
+def signoff_card_line(count: int, outstanding: Decimal, overdue: int) -> str:
+    if not count:
+        return "该成员名下没有未结账款，请确认。"
+    return f"未结账款 {count} 笔，共 {money(outstanding)}（逾期 {overdue} 笔），请核对后确认。"
+
+
+def signoff_receivable(name: str, order_no: str, outstanding: Decimal, overdue: bool) -> tuple[str, str]:
+    """One horizontal_content_list row: keyname ≤ 5 characters, value ≤ 26."""
+    return (name or order_no)[:5], f"{order_no} {money(outstanding)}{' 逾期' if overdue else ''}"[:26]
+
+
+def signed_card(by_name: str, at: datetime, tz: str) -> str:
+    return f"{SIGNOFF_SIGNED_CARD} by {by_name} at {clock(at, tz)}"
+
+
+def rejection_reason_line(reason: str) -> str:
+    return f"> 驳回原因：{md_escape(reason, 300)}\n" if reason.strip() else ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 
-from sqlalchemy import String, exists, func, literal, select, update
+from sqlalchemy import ColumnElement, String, and_, case, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -51,13 +51,21 @@ def open_tasks(session: Session, run_id: str, tier_days: list[int], now: datetim
     ins = _insert(session)(table(CollectionTask)).from_select(
         ["customer_key", "customer_name", "external_userid", "status", "opened_at", "updated_at"], customers)
     session.execute(ins.on_conflict_do_update(index_elements=["customer_key"],
-                                              set_={"status": "open", "closed_at": None, "updated_at": now}))
+                                              set_={"status": "open", "closed_at": None, "updated_at": now,
+                                                    "email_status": _email_status_on_reopen()}))
     items = (select(joined.c.id, CollectionTask.id, literal(now, UtcDateTime()))
              .join(CollectionTask, CollectionTask.customer_key == joined.c.customer_key)
              .where(joined.c.id.is_not(None)))
     ins_items = _insert(session)(table(CollectionItem)).from_select(["receivable_id", "task_id", "added_at"], items)
     stmt = ins_items.on_conflict_do_nothing().execution_options(preserve_rowcount=True)  # else -1 on PostgreSQL
     return rowcount(session.execute(stmt))
+
+
+def _email_status_on_reopen() -> ColumnElement[str]:
+    """A closed task that reopens is a new dunning round: its letter may be emailed again. An
+    interrupted send ("sending") stays, so it is still reported."""
+    t = table(CollectionTask)
+    return case((and_(t.c.status == "closed", t.c.email_status != "sending"), ""), else_=t.c.email_status)
 
 
 def _needs_letter(session: Session) -> list[int]:

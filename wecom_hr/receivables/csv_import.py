@@ -4,18 +4,23 @@ The default header is a public contract:
 ``order_no,external_userid,customer_name,salesperson,amount,currency,issued_on,due_on,paid_amount``.
 Other headers are mapped in ``[receivables.csv_columns]`` (field = "header in the file"). UTF-8 with
 or without a BOM. Bad rows are reported with their line numbers; good rows are kept.
+
+An optional ``customer_email`` column (issue 17) gives the customer's address for dunning letters;
+it is kept per customer key, and a blank cell leaves a known address untouched.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO
 
 from storage import audit
 from storage.db import Database
+from storage.receivables import customer_key, remember_emails
+from wecom_hr.receivables.email_settings import check_address
 from wecom_hr.receivables.ledger import ReceivableInput, RowError, parse_row, upsert_batch
 from wecom_hr.receivables.settings import CSV_FIELDS, LedgerOptions
 
@@ -25,6 +30,27 @@ REQUIRED = ("order_no", "salesperson", "amount", "due_on")
 
 class CsvFileError(ValueError):
     """The whole file is unusable (encoding, missing header); nothing was imported."""
+
+
+@dataclass(frozen=True)
+class CsvRow(ReceivableInput):
+    customer_email: str = ""  # "": none given in this row
+
+
+def email_field(row: Mapping[str, object], name: str = "customer_email") -> str:
+    """A validated address or ""; it ends up in a mail header, so CR/LF and lists are refused."""
+    value = row.get(name)
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return ""
+    try:
+        return check_address(text)
+    except ValueError as exc:
+        raise RowError(f"{name}: {exc}") from None
+
+
+def with_email(parsed: ReceivableInput, email: str) -> CsvRow:
+    return CsvRow(**{f.name: getattr(parsed, f.name) for f in fields(parsed)}, customer_email=email)
 
 
 @dataclass
@@ -84,7 +110,7 @@ def rows(stream: IO[str], options: LedgerOptions) -> Iterator[tuple[int, Receiva
             continue
         record = {name: values[i] if i < len(values) else "" for name, i in index.items()}
         try:
-            yield reader.line_num, parse_row(record, options.default_currency)
+            yield reader.line_num, with_email(parse_row(record, options.default_currency), email_field(record))
         except RowError as exc:
             yield reader.line_num, exc
 
@@ -114,6 +140,8 @@ def _flush(db: Database, batch: list[ReceivableInput], report: ImportReport) -> 
         return
     with db.session_scope() as session:
         counts = upsert_batch(session, batch)
+        remember_emails(session, [(customer_key(r.external_userid, r.customer_name), r.customer_email)
+                                  for r in batch if isinstance(r, CsvRow) and r.customer_email])
     report.created += counts.created
     report.updated += counts.updated
     batch.clear()

@@ -21,6 +21,8 @@ ROLE_TITLES = {
     "finance": "逾期 ≥{days} 天，已转催收",
 }
 
+NOTE_OVERDUE = "⚠ 跟进说明逾期未填写"
+
 
 @dataclass(frozen=True)
 class Line:
@@ -32,6 +34,7 @@ class Line:
     owner_name: str
     followup: str = ""      # latest 跟进说明, with its promised date
     link: str = ""          # where the owner records a follow-up
+    note_overdue: bool = False  # no 跟进说明 [reminders] followup_due_days after the 30-day reminder (issue 17)
 
 
 @dataclass
@@ -63,6 +66,8 @@ def _line_text(i: int, line: Line, role: str) -> str:
         text += f" · 销售 {md_escape(line.owner_name)}"
     if line.followup:
         text += f"\n   > 跟进：{md_escape(line.followup)}"
+    elif line.note_overdue and role != "finance":
+        text += f"\n   > 跟进：<font color=\"warning\">{NOTE_OVERDUE}</font>"
     elif role == "team":
         text += "\n   > 跟进：<font color=\"warning\">尚无跟进说明</font>"
     if line.link:

@@ -19,6 +19,7 @@ from storage import directory
 from storage.receivables import FollowUp
 from wecom_hr.receivables.claims import Bucket
 from wecom_hr.receivables.digest import Line, Section
+from wecom_hr.receivables.queries import NOTE_OVERDUE_AFTER
 from wecom_hr.receivables.recipients import Router
 from wecom_hr.receivables.settings import ReminderPolicy, Tier
 from wecom_hr.receivables.worst import Item, Worst, latest_notes, merged, worst_items
@@ -55,16 +56,18 @@ def plan(router: Router, policy: ReminderPolicy, rows: list[Bucket]) -> Plan:
 
 
 def _line(item: Item, role: str, today: date, names: dict[str, str], notes: dict[int, FollowUp],
-          public_url: str) -> Line:
+          public_url: str, note_after: int = NOTE_OVERDUE_AFTER) -> Line:
     note = notes.get(item.id)
     followup = ""
     if note is not None:
         promised = f"（承诺 {note.promised_on.isoformat()} 付款）" if note.promised_on else ""
         followup = f"{note.note[:60]}{promised}"
     link = f"{public_url}{FOLLOWUP_PATH}?order={quote(item.order_no)}" if role == "own" else ""
+    days = (today - item.due_on).days
     return Line(order_no=item.order_no, customer=item.customer, outstanding=item.outstanding,
-                currency=item.currency, days_overdue=(today - item.due_on).days,
-                owner_name=names.get(item.owner, item.owner), followup=followup, link=link)
+                currency=item.currency, days_overdue=days,
+                owner_name=names.get(item.owner, item.owner), followup=followup, link=link,
+                note_overdue=note is None and days >= note_after)
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,15 @@ class Context:
     today: date
     limit: int
     public_url: str
+    note_after: int = NOTE_OVERDUE_AFTER  # days overdue: no 跟进说明 by then is marked (issue 17)
 
 
 def context(session: Session, run_id: str, rows: list[Bucket], today: date, limit: int,
-            public_url: str) -> Context:
+            public_url: str, note_after: int = NOTE_OVERDUE_AFTER) -> Context:
     worst = worst_items(session, run_id, sorted({b.tier_days for b in rows}), limit)
     ids = [i.id for items in worst.values() for i in items]
     names = {u: n for u, n in session.execute(select(directory.Member.userid, directory.Member.name))}
-    return Context(index(rows), worst, latest_notes(session, ids), names, today, limit, public_url)
+    return Context(index(rows), worst, latest_notes(session, ids), names, today, limit, public_url, note_after)
 
 
 def index(rows: list[Bucket]) -> dict[tuple[int, str], list[Bucket]]:
@@ -106,7 +110,7 @@ def sections_for(ctx: Context, wanted: dict[tuple[int, str], set[str]]) -> list[
                 section.add(b.currency, b.count, b.total)
         if section.count:
             notes = ctx.notes if role != "finance" else {}
-            section.lines = [_line(i, role, ctx.today, ctx.names, notes, ctx.public_url)
+            section.lines = [_line(i, role, ctx.today, ctx.names, notes, ctx.public_url, ctx.note_after)
                              for i in merged(ctx.worst, days, owners, ctx.limit)]
             out.append(section)
     return out

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -157,7 +157,10 @@ def _insert_or_update(session: Session, rows: list[dict[str, Any]]) -> None:
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = dialect_insert(Receivable)
     # paid_at is left to _stamp_paid_at: it keeps the first moment a receivable was paid in full.
-    changed = {c: stmt.excluded[c] for c in rows[0] if c not in ("order_no", "created_at", "paid_at")}
+    changed: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c not in ("order_no", "created_at", "paid_at")}
+    # A re-import still naming the salesperson who left keeps the item with whom the handover gave it (issue 17).
+    incoming = stmt.excluded.salesperson
+    changed["salesperson"] = case((Receivable.original_salesperson == incoming, Receivable.salesperson), else_=incoming)
     session.execute(stmt.on_conflict_do_update(index_elements=["order_no"], set_=changed), rows)
     _stamp_paid_at(session, [r["order_no"] for r in rows], rows[0]["updated_at"])
 

@@ -2,7 +2,8 @@
 
 ``[receivables] letter_template`` may name a UTF-8 file using $customer, $items, $total, $count,
 $contact, $company and $date; the built-in draft below is used otherwise. Finance reviews the draft
-before sending it: the letter is never sent automatically.
+and emails it (POST /api/v1/collections/<id>/letter/send, see email.py); only
+``[receivables] auto_send_letters = true`` lets the reminder run send it unreviewed.
 """
 
 from __future__ import annotations

@@ -28,10 +28,12 @@ from storage.receivables import (
     latest_letter,
     money,
 )
+from wecom_hr.receivables import handover
 
 MAX_PER_PAGE = 200
 MAX_OVERDUE_DAYS = 36500
 MAX_PAGE = 10**6
+NOTE_OVERDUE_AFTER = 37  # ReminderPolicy.note_overdue_after with the defaults: the 30-day tier + 7 days
 
 
 class BadQuery(ValueError):
@@ -47,9 +49,12 @@ class Page:
 
 
 def visible_owners(session: Session, userid: str, roles: frozenset[str]) -> set[str] | None:
-    """The salespeople whose receivables this caller may see; None means everyone's."""
+    """The salespeople whose receivables this caller may see; None means everyone's. A member whose
+    departure was approved sees none: their rights on the receivables end with the approval (issue 17)."""
     if roles & {"finance", "admin"}:
         return None
+    if departures.approved_of(session, userid) is not None:
+        return set()
     if directory.is_manager(session, userid):
         return directory.team_of(session, userid)
     return {userid}
@@ -90,22 +95,37 @@ def page_args(page: str, per_page: str) -> tuple[int, int]:
     return p, n
 
 
+def note_overdue_filter(value: str, today: date, after_days: int) -> ColumnElement[bool] | None:
+    """note_overdue=true|false: an unpaid item at least ``after_days`` overdue without any 跟进说明 (issue 17)."""
+    text = value.strip().lower()
+    if text in ("", "all"):
+        return None
+    late = (Receivable.status.in_(UNPAID) & (Receivable.due_on <= date.fromordinal(today.toordinal() - after_days))
+            & ~select(FollowUp.id).where(FollowUp.receivable_id == Receivable.id).exists())
+    if text in ("1", "true", "yes"):
+        return late
+    if text in ("0", "false", "no"):
+        return ~late
+    raise BadQuery("note_overdue: must be true or false")
+
+
 def listing(session: Session, owners: set[str] | None, today: date, *, overdue: str = "", salesperson: str = "",
-            page: int = 1, per_page: int = 50) -> Page:
+            page: int = 1, per_page: int = 50, note_overdue: str = "",
+            note_after: int = NOTE_OVERDUE_AFTER) -> Page:
     conditions: list[ColumnElement[bool]] = []
     if owners is not None:
         conditions.append(Receivable.salesperson.in_(sorted(owners)))
     if salesperson:
         conditions.append(Receivable.salesperson == salesperson)
-    cond = overdue_filter(overdue, today)
-    if cond is not None:
-        conditions.append(cond)
+    for cond in (overdue_filter(overdue, today), note_overdue_filter(note_overdue, today, note_after)):
+        if cond is not None:
+            conditions.append(cond)
     total = session.scalar(select(func.count()).select_from(Receivable).where(*conditions)) or 0
     rows = list(session.scalars(select(Receivable).where(*conditions)
                                 .order_by(Receivable.due_on, Receivable.order_no)
                                 .limit(per_page).offset((page - 1) * per_page)))
     notes = latest_followups(session, [r.id for r in rows])
-    return Page([receivable_json(r, today, notes.get(r.id)) for r in rows], total, page, per_page)
+    return Page([receivable_json(r, today, notes.get(r.id), note_after) for r in rows], total, page, per_page)
 
 
 def followup_json(f: FollowUp) -> dict[str, Any]:
@@ -113,22 +133,31 @@ def followup_json(f: FollowUp) -> dict[str, Any]:
             "author": f.author, "created_at": f.created_at.isoformat()}
 
 
-def receivable_json(r: Receivable, today: date, latest: FollowUp | None = None) -> dict[str, Any]:
+def receivable_json(r: Receivable, today: date, latest: FollowUp | None = None,
+                    note_after: int | None = None) -> dict[str, Any]:
+    """``note_after`` given (the caller looked the notes up): ``note_overdue`` says the 跟进说明 is late."""
     overdue = (today - r.due_on).days if r.status in UNPAID and r.due_on < today else 0
-    return {"order_no": r.order_no, "external_userid": r.external_userid, "customer_name": r.customer_name,
-            "salesperson": r.salesperson, "amount": str(money(r.amount)), "currency": r.currency,
-            "issued_on": iso(r.issued_on), "due_on": r.due_on.isoformat(),
-            "paid_amount": str(money(r.paid_amount)), "outstanding": str(r.outstanding), "status": r.status,
-            "days_overdue": overdue, "followup": followup_json(latest) if latest else None}
+    out = {"order_no": r.order_no, "external_userid": r.external_userid, "customer_name": r.customer_name,
+           "salesperson": r.salesperson, "original_salesperson": r.original_salesperson,
+           "amount": str(money(r.amount)), "currency": r.currency,
+           "issued_on": iso(r.issued_on), "due_on": r.due_on.isoformat(),
+           "paid_amount": str(money(r.paid_amount)), "outstanding": str(r.outstanding), "status": r.status,
+           "days_overdue": overdue, "followup": followup_json(latest) if latest else None}
+    if note_after is not None:
+        out["note_overdue"] = latest is None and overdue >= note_after
+    return out
 
 
-def detail_json(session: Session, r: Receivable, today: date) -> dict[str, Any]:
+def detail_json(session: Session, r: Receivable, today: date,
+                note_after: int = NOTE_OVERDUE_AFTER) -> dict[str, Any]:
     payments = session.scalars(select(Payment).where(Payment.receivable_id == r.id).order_by(Payment.id))
     tiers = session.scalars(select(ReminderLog.tier_days).where(ReminderLog.receivable_id == r.id)
                             .order_by(ReminderLog.tier_days))
     notes = followups_of(session, r.id)
-    return {**receivable_json(r, today, notes[0] if notes else None),
+    return {**receivable_json(r, today, notes[0] if notes else None, note_after),
             "followups": [followup_json(f) for f in notes],
+            "handovers": [{"departure_id": h.departure_id, "from": h.from_userid, "to": h.to_userid,
+                           "reason": h.reason, "at": h.at.isoformat()} for h in handover.history(session, r.id)],
             "payments": [{"amount": str(money(p.amount)), "paid_on": p.paid_on.isoformat(), "source": p.source,
                           "reference": p.reference} for p in payments],
             "reminded_tiers": list(tiers)}

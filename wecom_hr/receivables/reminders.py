@@ -81,7 +81,8 @@ def _queue_digests(s: Session, settings: Settings, conf: ReceivablesSettings, ru
                    result: dict[str, Any], after_enqueue: AfterEnqueue | None) -> list[tuple[str, int]]:
     rows = claims.buckets(s, run_id)
     plan = dispatch.plan(Router(s, settings.roles.finance), conf.policy, rows)
-    ctx = dispatch.context(s, run_id, rows, today, conf.policy.max_items, settings.public_url)
+    ctx = dispatch.context(s, run_id, rows, today, conf.policy.max_items, settings.public_url,
+                           conf.policy.note_overdue_after)
     for n, recipient in enumerate(sorted(plan.sections), 1):
         sections = dispatch.sections_for(ctx, plan.sections[recipient])
         if not sections:

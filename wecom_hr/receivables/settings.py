@@ -6,6 +6,7 @@
     skip_weekends = false         # Saturday/Sunday runs send nothing; Monday picks the items up
     quiet_hours = ""              # e.g. "22:00-08:00": runs inside send nothing
     max_items = 10                # items listed in one digest; the rest are counted
+    followup_due_days = 7         # a 30-day item still without a 跟进说明 this long after is marked
     [[reminders.tiers]]
     days = 30
     notify = "owner"              # owner | manager | finance, or a list of them
@@ -23,7 +24,7 @@ from wecom_hr.config import ConfigError, Settings, get
 
 AUDIENCES = ("owner", "manager", "finance")
 CSV_FIELDS = ("order_no", "external_userid", "customer_name", "salesperson", "amount", "currency",
-              "issued_on", "due_on", "paid_amount")
+              "issued_on", "due_on", "paid_amount", "customer_email")  # customer_email: optional (issue 17)
 DEFAULT_TIERS = ({"days": 30, "notify": "owner"}, {"days": 60, "notify": "manager"},
                  {"days": 90, "notify": "finance"})
 
@@ -43,6 +44,17 @@ class ReminderPolicy:
     skip_weekends: bool = False
     quiet_hours: tuple[time, time] | None = None
     max_items: int = 10
+    followup_due_days: int = 7
+
+    @property
+    def note_tier_days(self) -> int:
+        """The tier that asks the owner for a 跟进说明 (the first owner tier; 30 by default)."""
+        return next((t.days for t in self.tiers if "owner" in t.notify), self.tiers[0].days)
+
+    @property
+    def note_overdue_after(self) -> int:
+        """Days overdue after which an item without any 跟进说明 is marked (30 + 7 by default)."""
+        return self.note_tier_days + self.followup_due_days
 
     def local_today(self, now: datetime) -> date:
         return now.astimezone(self.timezone).date()
@@ -70,6 +82,7 @@ class LedgerOptions:
     company_name: str = ""
     contact: str = ""            # printed in dunning letters: who the customer should call
     letter_template: str = ""    # path to a string.Template file; empty: the built-in letter
+    auto_send_letters: bool = False  # email a task's letter when the reminder run opens it ([email])
 
 
 @dataclass(frozen=True)
@@ -135,13 +148,16 @@ def _quiet(value: str) -> tuple[time, time] | None:
 
 def policy_from(settings: Settings) -> ReminderPolicy:
     t = settings.section("reminders")
-    known = {"tiers", "timezone", "send_time", "skip_weekends", "quiet_hours", "max_items"}
+    known = {"tiers", "timezone", "send_time", "skip_weekends", "quiet_hours", "max_items", "followup_due_days"}
     unknown = set(t) - known
     if unknown:
         raise ConfigError(f"reminders.{min(unknown)}", "is not a known key")
     max_items = get(t, "reminders", "max_items", int, 10)
     if not 1 <= max_items <= 50:
         raise ConfigError("reminders.max_items", "must be 1..50")
+    due_days = get(t, "reminders", "followup_due_days", int, 7)
+    if not 1 <= due_days <= 365:
+        raise ConfigError("reminders.followup_due_days", "must be 1..365")
     return ReminderPolicy(
         tiers=_tiers(t),
         timezone=_zone(get(t, "reminders", "timezone", str, settings.timezone), "reminders.timezone"),
@@ -149,12 +165,14 @@ def policy_from(settings: Settings) -> ReminderPolicy:
         skip_weekends=get(t, "reminders", "skip_weekends", bool, False),
         quiet_hours=_quiet(get(t, "reminders", "quiet_hours", str, "")),
         max_items=max_items,
+        followup_due_days=due_days,
     )
 
 
 def ledger_from(settings: Settings) -> LedgerOptions:
     t = settings.section("receivables")
-    unknown = set(t) - {"default_currency", "csv_columns", "company_name", "contact", "letter_template"}
+    unknown = set(t) - {"default_currency", "csv_columns", "company_name", "contact", "letter_template",
+                        "auto_send_letters"}
     if unknown:
         raise ConfigError(f"receivables.{min(unknown)}", "is not a known key")
     columns = t.get("csv_columns", {})
@@ -171,7 +189,8 @@ def ledger_from(settings: Settings) -> LedgerOptions:
     return LedgerOptions(default_currency=currency, csv_columns=dict(columns),
                          company_name=get(t, "receivables", "company_name", str, ""),
                          contact=get(t, "receivables", "contact", str, ""),
-                         letter_template=get(t, "receivables", "letter_template", str, ""))
+                         letter_template=get(t, "receivables", "letter_template", str, ""),
+                         auto_send_letters=get(t, "receivables", "auto_send_letters", bool, False))
 
 
 def from_settings(settings: Settings) -> ReceivablesSettings:

@@ -18,8 +18,9 @@ from __future__ import annotations
 from flask import Blueprint
 from werkzeug.wrappers import Response
 
-from wecom_hr.web import approval, archive_pages, guard, login, pages, receivables_pages
+from wecom_hr.web import approval, archive_pages, departure_analysis_pages, guard, login, pages, receivables_pages
 from wecom_hr.web.assets import asset_url
+from wecom_hr.web.kpi_pages import bp as kpis_bp  # salesperson KPIs (issue 18)
 from wecom_hr.web.texts import TITLE
 
 bp = Blueprint("web", __name__, static_folder="static", static_url_path="/console/static",
@@ -29,6 +30,8 @@ bp.register_blueprint(pages.bp)
 bp.register_blueprint(archive_pages.bp)
 bp.register_blueprint(receivables_pages.bp)
 bp.register_blueprint(approval.bp)
+bp.register_blueprint(kpis_bp)
+bp.register_blueprint(departure_analysis_pages.bp)  # exit questionnaire, departure analysis (issue 17)
 bp.before_app_request(guard.check_request)
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "

@@ -26,6 +26,7 @@ from wecom_hr.dispatch import HandlerContext
 from wecom_hr.web.roles import api_viewer
 
 bp = Blueprint("approval", __name__, url_prefix="/console/api/departures")
+MAX_REASON = 500  # a rejection's reason, sent to HR
 CONSOLE_EVENT = 0  # decide() records the inbox event that carried a click; a console decision has none
 
 
@@ -65,7 +66,10 @@ def approval(departure_id: int) -> Any:
 def _choice(body: dict[str, Any], session: Session, found: Open, now: datetime) -> decision.Choice:
     verdict = body.get("decision")
     if verdict == "reject":
-        return decision.Choice(False, None)
+        reason = body.get("reason") or ""
+        if not isinstance(reason, str) or len(reason) > MAX_REASON:
+            raise AccessDenied(400, f"reason must be text of at most {MAX_REASON} characters")
+        return decision.Choice(False, None, reason.strip())
     if verdict != "approve":
         raise AccessDenied(400, "decision must be approve or reject")
     successor = found.departure.successor or str(body.get("successor") or "")
@@ -78,7 +82,8 @@ def _choice(body: dict[str, Any], session: Session, found: Open, now: datetime) 
 
 @bp.post("/<int:departure_id>/decision")
 def decide(departure_id: int) -> Any:
-    """{decision: approve|reject, successor?} from one of the card's approvers (CSRF: guard.py)."""
+    """{decision: approve|reject, successor?, reason?} from one of the card's approvers (CSRF: guard.py).
+    A rejection's reason is kept with the departure, audited and sent to HR."""
     viewer = api_viewer("departures")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

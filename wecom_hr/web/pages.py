@@ -12,11 +12,11 @@ from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select
 
 from storage import directory
-from storage.departures import Departure
+from storage.departures import Departure, get
 from wecom_hr.api.auth import runtime
-from wecom_hr.departures import report
+from wecom_hr.departures import report, signoffs
 from wecom_hr.web import texts
-from wecom_hr.web.roles import Viewer, api_viewer, page
+from wecom_hr.web.roles import Viewer, api_viewer, page, refused
 
 bp = Blueprint("pages", __name__, url_prefix="/console")
 TEAM_DEPARTURES = 200
@@ -61,9 +61,16 @@ def departures(viewer: Viewer) -> str:
 
 
 @bp.get("/departures/<int:departure_id>")
-@page("departures")
-def departure(viewer: Viewer, departure_id: int) -> str:
-    return render("web/departure.html", viewer, "departures", departure_id=departure_id)
+@page("customers")  # every member signs in; then: the departures area, or a signer of its checklist
+def departure(viewer: Viewer, departure_id: int) -> Any:
+    if not viewer.may("departures"):
+        rt = runtime()
+        with rt.db.session_scope() as s:
+            dep = get(s, departure_id)
+            if dep is None or not signoffs.signer_of_any(s, rt.settings, dep, viewer.userid):
+                return refused(403, texts.FORBIDDEN, viewer)
+    return render("web/departure.html", viewer, "departures", departure_id=departure_id,
+                  may_cancel=viewer.has("hr", "admin"), manages=viewer.may("departures"))
 
 
 @bp.get("/api/team-departures")

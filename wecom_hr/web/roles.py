@@ -30,10 +30,14 @@ AREAS: dict[str, frozenset[str]] = {
     "departures": frozenset({"hr", "admin", "manager"}),
     "receivables": frozenset({EVERYONE}),
     "collections": frozenset({"finance", "admin"}),
+    "kpis": frozenset({EVERYONE}),  # scoped inside: self, team, everyone (issue 18)
+    "departure_analysis": frozenset({"hr", "admin"}),  # 离职分析报告 (issue 17)
+    "exit_questionnaire": frozenset({EVERYONE}),  # 离职问卷: the page checks the member is the leaver
 }
 PATHS = {"archive": "/console/archive", "watch": "/console/archive/watch", "audit": "/console/archive/audit",
          "customers": "/console/customers", "departures": "/console/departures",
-         "receivables": "/console/receivables"}
+         "receivables": "/console/receivables", "departure_analysis": "/console/departures/analysis",
+         "kpis": "/console/kpis"}
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,24 @@ ROLE_NAMES = {"compliance": "合规", "hr": "人事", "finance": "财务", "admi
 
 # Console areas in menu order; an area appears only to roles that may open it (roles.AREAS).
 AREA_LABELS = {"archive": "会话存档", "watch": "风险预警", "audit": "审计日志", "customers": "客户池",
-               "departures": "离职交接", "receivables": "应收账款"}
+               "departures": "离职交接", "receivables": "应收账款", "kpis": "销售KPI"}
+AREA_LABELS["departure_analysis"] = "离职分析"  # issue 17 (HR, admin)
 AREA_HINTS = {"archive": "搜索销售与客户的聊天记录，查看上下文并导出",
               "watch": "敏感词规则与命中提醒",
               "audit": "谁在何时搜索、导出、审批了什么",
               "customers": "企业的全部外部联系人、跟进记录与流失事件",
               "departures": "发起离职交接，跟踪客户转接进度",
-              "receivables": "账龄分布、逾期账款、催收任务与追款函"}
+              "receivables": "账龄分布、逾期账款、催收任务与追款函",
+              "kpis": "回复时效、客户覆盖、转化与复购，按团队与成员"}
+AREA_HINTS["departure_analysis"] = "离职原因、交接后的客户流失率与回款率"
+
+# KPI table columns (/console/kpis), in table order; the keys are /api/v1/kpis fields.
+KPI_COLUMNS = {"name": "成员", "customers_owned": "名下客户", "customers_new": "新增客户", "customers_lost": "流失客户",
+               "coverage_ratio": "跟进覆盖率", "reply_count": "回复数", "reply_median_seconds": "回复中位（工作时间）",
+               "reply_p90_seconds": "回复 P90（工作时间）", "reply_within_sla_ratio": "SLA 内回复",
+               "first_contact_24h_ratio": "新客 24 小时首联", "off_assignment_contacts": "非分配客户联系",
+               "orders": "订单数", "order_amount": "订单金额", "conversion_ratio": "新客转化率",
+               "repeat_ratio": "复购率", "open_alerts": "未结预警"}
 
 AGING_LABELS = {"0-30": "0–30 天", "30-60": "30–60 天", "60-90": "60–90 天", "90+": "90 天以上"}
 
@@ -71,3 +82,12 @@ UI: dict[str, object] = {
                      "receivables.payment": "登记回款", "receivables.followup": "账款跟进",
                      "receivables.reminders": "逾期提醒"},
 }
+
+# Exit questionnaire (离职问卷) and departure analysis (离职分析报告), issue 17.
+EXIT_CLOSED = "该问卷已关闭"
+EXIT_INVALID = {400: "请至少选择一项列出的原因，补充说明不超过 2000 字", 404: NOT_FOUND, 410: "该问卷已关闭"}
+ANALYSIS_BAD_FILTER = "筛选条件有误：日期格式为 YYYY-MM-DD，部门为编号"
+ANALYSIS_REASONS_CHART = "离职原因（按最后工作日所在月份）"
+ANALYSIS_LOSS_CHART = "交接后 90 天客户流失率（按部门）"
+ANALYSIS_RECOVERY_CHART = "交接后应收回款率（按部门）"
+ANALYSIS_UNKNOWN_DEPT = "未知部门"

@@ -1,10 +1,13 @@
 /* Departures: start one (POST /api/v1/departures), the list (HR/admin: /api/v1/departures; a
  * manager: their team's, /console/api/team-departures) and one departure's report — progress per
- * customer and group chat, receivables handed over, the approval (GET /api/v1/departures/<id>). */
+ * customer and group chat, receivables handed over, the approval (GET /api/v1/departures/<id>); the
+ * handover checklist (GET/POST .../signoffs), a new successor for customers who were not moved, cancel. */
 "use strict";
 (function () {
   const { T, api, h, clear, message, failed, table, when, money, status, memberNames } = window.WH;
   const FINAL = ["done", "refused", "at_limit", "no_record", "failed", "skipped"];
+  const UNMOVED = ["refused", "at_limit", "no_record", "failed"];  // may get another successor
+  const CANCELLABLE = ["draft", "pending_approval", "rejected", "approved"];
   let names = {};
   const who = (id) => (id ? names[id] || id : "—");
 
@@ -60,15 +63,35 @@
 
   function heir(i, d) { return who(i.takeover || i.successor || d.successor); }
 
-  function customers(d) {
+  /* A customer who was not moved gets another successor (PUT .../customers/<ext>); the job sends it again. */
+  function reassign(box, d, i) {
+    if (!UNMOVED.includes(i.status) || box.dataset.manages !== "1" || d.state === "cancelled") return null;
+    const input = h("input", { name: "successor", list: "successor-list", maxlength: 64, placeholder: "新接替人" });
+    const msg = h("span", { class: "muted" });
+    const send = async () => {
+      try {
+        await api(`/api/v1/departures/${d.id}/customers/${encodeURIComponent(i.ref)}`,
+          { method: "PUT", json: { successor: input.value.trim() } });
+        showDetail(box);
+      } catch (err) { msg.textContent = err.message; }
+    };
+    return h("span", { class: "reassign", dataset: { ref: i.ref } }, input,
+      h("button", { type: "button", class: "small", on: { click: send } }, "重新指定"), msg);
+  }
+
+  function customers(box, d) {
     const c = d.customers;
     if (!c.items.length) return null;
-    return [h("h2", null, `客户（${c.total}）`), table([
-      { label: "客户", value: (i) => [i.name || i.ref, i.corp_name ? h("small", null, " " + i.corp_name) : null] },
-      { label: "最近联系", nowrap: true, value: (i) => (i.last_contact ? when(i.last_contact) : "—") },
-      { label: "接替人", value: (i) => heir(i, d) },
-      { label: "状态", value: (i) => h("span", { class: "status " + i.status }, i.status_text || T.item_status[i.status] || i.status) },
-    ], c.items)];
+    const unmoved = c.items.filter((i) => UNMOVED.includes(i.status)).length;
+    return [h("h2", null, `客户（${c.total}）`),
+      unmoved ? h("p", { class: "message error" }, `${unmoved} 位客户未能转接，请重新指定接替人`) : null,
+      h("datalist", { id: "successor-list" }, Object.entries(names).map(([id, name]) => h("option", { value: id }, name))),
+      table([
+        { label: "客户", value: (i) => [i.name || i.ref, i.corp_name ? h("small", null, " " + i.corp_name) : null] },
+        { label: "最近联系", nowrap: true, value: (i) => (i.last_contact ? when(i.last_contact) : "—") },
+        { label: "接替人", value: (i) => [heir(i, d), reassign(box, d, i)] },
+        { label: "状态", value: (i) => h("span", { class: "status " + i.status }, i.status_text || T.item_status[i.status] || i.status) },
+      ], c.items)];
   }
 
   function chats(d) {
@@ -101,25 +124,83 @@
     return h("div", null, h("small", null, "审批："), decided);
   }
 
-  /* The approver decides here as on the WeCom card: a successor (unless fixed), then 同意 or 驳回. */
+  /* The approver decides here as on the WeCom card: a successor (unless fixed), then 同意 or 驳回 (with a reason). */
   async function approvalForm(box, id) {
     const a = await api(`/console/api/departures/${id}/approval`).catch(() => ({ may_decide: false }));
     if (!a.may_decide) return;
     const msg = h("div");
     const select = h("select", { name: "successor" }, a.options.map((o) => h("option", { value: o.userid }, o.name)));
+    const reason = h("textarea", { name: "reason", maxlength: 500, placeholder: "驳回时请说明原因（将发给人事）" });
     const send = async (verdict) => {
+      const body = { decision: verdict, successor: select.value };
+      if (verdict === "reject") body.reason = reason.value.trim();
       try {
-        await api(`/console/api/departures/${id}/decision`, { method: "POST", json: { decision: verdict, successor: select.value } });
+        await api(`/console/api/departures/${id}/decision`, { method: "POST", json: body });
         showDetail(box);
       } catch (err) { message(msg, err.message, true); }
     };
     const form = h("form", { class: "card", id: "approval" }, h("h2", null, "审批"),
-      h("label", null, "接替人", select),
+      h("label", null, "接替人", select), h("label", { class: "wide" }, "驳回原因", reason),
       h("div", { class: "actions" },
         h("button", { type: "button", dataset: { decision: "approve" }, on: { click: () => send("approve") } }, "同意"),
         h("button", { type: "button", class: "ghost", dataset: { decision: "reject" }, on: { click: () => send("reject") } }, "驳回")),
       msg);
     box.querySelector("#departure-progress").before(form);
+  }
+
+  /* The handover checklist: each step, who signs it, its items to tick; the viewer acts where they may. */
+  function step(box, id, st) {
+    const base = `/api/v1/departures/${id}/signoffs/${encodeURIComponent(st.step)}`;
+    const msg = h("span", { class: "muted" });
+    const call = async (path, options) => {
+      try { await api(path, options); showChecklist(box, id); } catch (err) { msg.textContent = err.message; }
+    };
+    const state = st.status === "signed" ? `已签署：${who(st.signed_by)} ${when(st.signed_at)}`
+      : `待 ${st.signers.map((u) => u.name || u.userid).join("、") || "—"} ${st.by_approval ? "审批" : "签署"}`;
+    const items = st.items.map((it, n) => h("label", { class: "tick" },
+      h("input", { type: "checkbox", checked: Boolean(it.done), disabled: !st.may_sign,
+        dataset: { item: it.name }, on: { change: (ev) => call(`${base}/items/${n}`, { method: "PUT", json: { done: ev.target.checked } }) } }),
+      " ", it.name, it.done && it.by ? h("small", null, ` ${who(it.by)}`) : null));
+    const extra = h("input", { name: "item", maxlength: 64, placeholder: "其他物品" });
+    const adder = st.may_sign && st.checklist ? h("span", null, extra,
+      h("button", { type: "button", class: "small ghost", on: { click: () => call(`${base}/items`, { method: "POST", json: { name: extra.value.trim() } }) } }, "添加")) : null;
+    const sign = st.may_sign && !st.by_approval ? h("button", { type: "button", class: "small", dataset: { sign: st.step },
+      on: { click: () => call(base, { method: "POST", json: {} }) } }, "签署") : null;
+    return h("li", { class: "signoff " + st.status, dataset: { step: st.step } },
+      h("strong", null, st.title), " ", h("span", { class: "status " + (st.status === "signed" ? "done" : "pending") },
+        st.status === "signed" ? "已完成" : "待完成"), h("div", { class: "muted" }, state),
+      items.length ? h("div", { class: "items" }, items) : null, adder, sign, msg);
+  }
+
+  async function showChecklist(box, id) {
+    let c;
+    try { c = await api(`/api/v1/departures/${id}/signoffs`); } catch (err) { return; }
+    if (!c.steps.length) return;
+    const waiting = c.waiting_for.map((u) => u.name || u.userid).join("、");
+    const card = h("div", { class: "card", id: "checklist" }, h("h2", null, "交接清单"),
+      h("p", null, c.all_done ? "全部签署完成" : `待办：${waiting}`),
+      h("ul", { class: "signoffs" }, c.steps.map((st) => step(box, id, st))));
+    const old = box.querySelector("#checklist"), anchor = box.querySelector("#departure-progress");
+    if (old) old.replaceWith(card);
+    else if (anchor) anchor.before(card);
+    else box.append(card);
+  }
+
+  function cancelButton(box, d) {
+    if (box.dataset.mayCancel !== "1" || !CANCELLABLE.includes(d.state)) return null;
+    const msg = h("span", { class: "muted" });
+    const go = async () => {
+      if (!window.confirm("确定撤销该离职交接？")) return;
+      try { await api(`/api/v1/departures/${d.id}/cancel`, { method: "POST", json: {} }); showDetail(box); }
+      catch (err) { msg.textContent = err.message; }
+    };
+    return h("div", { class: "actions" }, h("button", { type: "button", class: "ghost", id: "cancel-departure", on: { click: go } }, "撤销交接"), msg);
+  }
+
+  function rejection(d) {
+    const r = (d.summary || {}).rejection;
+    if (!r || d.state !== "rejected") return null;
+    return h("div", null, h("small", null, "驳回原因："), r.reason || "（未填写）");
   }
 
   async function showDetail(box) {
@@ -132,12 +213,19 @@
           h("div", null, h("small", null, "最后工作日："), d.last_day),
           h("div", null, h("small", null, "默认接替人："), d.successor_name || who(d.successor)),
           h("div", null, h("small", null, "发起："), who(d.started_by), " ", when(d.created_at)),
-          approval(d),
+          approval(d), rejection(d),
           d.completed_at ? h("div", null, h("small", null, "完成："), when(d.completed_at)) : null,
-          d.note ? h("div", null, h("small", null, "备注："), d.note) : null),
-        progress(d), customers(d), chats(d), receivables(d));
+          d.note ? h("div", null, h("small", null, "备注："), d.note) : null, cancelButton(box, d)),
+        progress(d), customers(box, d), chats(d), receivables(d));
+      await showChecklist(box, box.dataset.id);
       if (d.state === "pending_approval") await approvalForm(box, box.dataset.id);
-    } catch (err) { failed(box, err); }
+    } catch (err) {
+      if (err.status !== 404 && err.status !== 403) { failed(box, err); return; }
+      clear(box);  // a signer (finance) sees only the checklist
+      names = await memberNames().catch(() => ({}));
+      await showChecklist(box, box.dataset.id);
+      if (!box.childElementCount) failed(box, err);
+    }
   }
 
   const listBox = document.getElementById("departure-list");
