@@ -33,6 +33,8 @@ def all_jobs() -> dict[str, JobSpec]:
         departures,  # departure handover (issue 5)
     )
     from jobs.receivables import remind_overdue_payments
+    from wecom_hr.kpi.digest import send_kpi_weekly_digest  # salesperson KPIs (issue 18)
+    from wecom_hr.risk.sweep import evaluate_risk_rules  # 跑单 early warning (issue 18)
 
     specs: list[JobSpec] = [
         JobSpec("overdue-reminders", remind_overdue_payments, "0 9 * * *"),
@@ -45,5 +47,7 @@ def all_jobs() -> dict[str, JobSpec]:
         JobSpec("archive-watch-digest", archive.send_archive_watch_digest, "0 9 * * *"),
         JobSpec("archive-media", archive.download_archive_media, "*/10 * * * *", lock_ttl=3600),
         JobSpec("archive-retention", archive.apply_archive_retention, "30 3 * * *", lock_ttl=6 * 3600),
+        JobSpec("kpi-weekly-digest", send_kpi_weekly_digest, "0 9 * * 1"),  # salesperson KPIs (issue 18)
+        JobSpec("evaluate-risk-rules", evaluate_risk_rules, "15 * * * *"),  # deletions, churn (issue 18)
     ]
     return {spec.name: spec for spec in specs}

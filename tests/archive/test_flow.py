@@ -65,12 +65,15 @@ def _notify_and_wait(env: WecomEnv, expected: int) -> None:
 def test_notify_pulls_and_a_watch_list_hit_reaches_compliance(env: WecomEnv) -> None:
     _notify_and_wait(env, 5)
     cards = [m for m in env.sim.sent_messages if m.get("msgtype") == "template_card"]
-    titles = sorted(c["template_card"]["main_title"]["title"] for c in cards)
+    watch = [c for c in cards if c["template_card"]["source"]["desc"] == "会话存档预警"]
+    titles = sorted(c["template_card"]["main_title"]["title"] for c in watch)
     assert titles == ["[high] 导流-私人联系方式", "[medium] 返点回扣", "[medium] 返点回扣"]
-    assert all(c["touser"] == COMPLIANCE for c in cards)
+    assert all(c["touser"] == COMPLIANCE for c in watch)
+    # The same chat also passed contact details: the risk rule 联系方式外泄 (issue 18) opened a case.
+    assert {c["template_card"]["main_title"]["title"] for c in cards if c not in watch} <= {"[high] 联系方式外泄"}
     # A second notify with nothing new changes nothing.
     _notify_and_wait(env, 5)
-    assert len([m for m in env.sim.sent_messages if m.get("msgtype") == "template_card"]) == 3
+    assert len([m for m in env.sim.sent_messages if m.get("msgtype") == "template_card"]) == len(cards)
 
 
 def test_search_context_export_and_audit(env: WecomEnv) -> None:

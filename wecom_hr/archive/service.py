@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from storage import archive_state
 from storage.archive_store import NewMessage, cursor, envelope_counts, pull_requests, waiting_for_keys
 from storage.outbox import enqueue
+from wecom_hr import signals
 from wecom_hr.archive import media, metrics
 from wecom_hr.archive.errors import ArchiveError, PullFailedError, diagnose, error_code
 from wecom_hr.archive.keys import KeyRing
@@ -25,6 +26,7 @@ from wecom_hr.archive.pull import BeforeAppend, OnAppended, PullReport, decrypt_
 from wecom_hr.archive.settings import ArchiveSettings, from_settings
 from wecom_hr.archive.source import ChatSource, SdkSource
 from wecom_hr.archive.watch import find_matches, load_rules, record_hits
+from wecom_hr.dispatch import HandlerContext
 from wecom_hr.wecom.markdown import markdown, md_escape
 
 if TYPE_CHECKING:
@@ -73,6 +75,8 @@ def _watcher(runtime: Runtime, settings: ArchiveSettings, now: datetime) -> Befo
             if settings.media_dir:
                 media.register(session, [(m.msgid, f, md5) for m in messages for f, md5 in media_refs(m.raw)], now)
             appended = {m.msgid for m in messages}  # a message already archived is not matched again
+            # KPIs and risk signals upkeep, in the same unit of work (wecom_hr/signals.py lists who listens)
+            signals.emit(signals.MESSAGES_ARCHIVED, HandlerContext(runtime, session, 0, now), messages)
             return record_hits(session, [m for m in matches if m.message.msgid in appended], to,
                                lambda m: link_for(runtime, m), now)
 

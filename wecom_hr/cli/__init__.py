@@ -36,6 +36,8 @@ def _register() -> None:
     cli.add_command(archive)
     from wecom_hr.cli.doctor import doctor  # configuration against real WeCom (issue 14)
     cli.add_command(doctor)
+    from wecom_hr.cli.kpi import kpi  # salesperson KPIs (issue 18)
+    cli.add_command(kpi)
 
 
 def _prepare_metrics(argv: list[str]) -> None:

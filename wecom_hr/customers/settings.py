@@ -7,6 +7,7 @@
     immediate_limit_per_hour = 10   # immediate alerts per recipient per hour; the rest go to the digest
     resync_concurrency = 4          # parallel batch/get_by_user walks during a full resync
     resync_calls_per_minute = 6000  # our share of WeCom's 10,000 calls/min per API
+    ownership = "first_adder"       # 客户归属: "first_adder" | "department" (wecom_hr.risk.ownership)
 
 The schedules are the jobs' own: [jobs.resync-customers] and [jobs.send-customer-alert-digest].
 """
@@ -28,6 +29,7 @@ class CustomerSettings:
     immediate_limit_per_hour: int = 10
     resync_concurrency: int = 4
     resync_calls_per_minute: int = 6000
+    ownership: str = "first_adder"
 
 
 def from_settings(settings: Settings) -> CustomerSettings:

@@ -1,0 +1,172 @@
+"""跑单 early warning: who owns a customer, the counted contacts and diversion hits, and the alerts.
+
+Ownership is its own table (the pool's ``first_owner`` is never rewritten): a row exists once an owner
+was set by hand or by a handover; without one the owner follows ``[risk] ownership``. Every change
+is a history row. Signals are written as messages arrive, one row per counted message, so a rolling
+window is one indexed count. An alert is a case: open → confirmed | dismissed, with notes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from storage.db import Base
+
+BIG = BigInteger().with_variant(Integer, "sqlite")
+OPEN, CONFIRMED, DISMISSED = "open", "confirmed", "dismissed"
+STATUSES = (OPEN, CONFIRMED, DISMISSED)
+# Where an owner came from.
+SET_BY_HAND, SET_BY_HANDOVER = "manual", "handover"
+
+
+class CustomerOwner(Base):
+    __tablename__ = "customer_owners"
+
+    external_userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))   # manual | handover
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(128), default="")
+
+    __table_args__ = (Index("ix_customer_owners_owner", "owner"),)
+
+
+class CustomerOwnerChange(Base):
+    __tablename__ = "customer_owner_changes"
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True)
+    external_userid: Mapped[str] = mapped_column(String(64))
+    owner_before: Mapped[str] = mapped_column(String(64), default="")
+    owner_after: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128), default="")
+    departure_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_customer_owner_changes_customer", "external_userid", "id"),
+        Index("ix_customer_owner_changes_after", "owner_after", "source", "at"),
+    )
+
+
+class RiskContact(Base):
+    """One message a member sent to a customer owned by someone else (off_assignment)."""
+
+    __tablename__ = "risk_contacts"
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True)
+    msgid: Mapped[str] = mapped_column(String(128), unique=True)  # a re-archived message counts once
+    userid: Mapped[str] = mapped_column(String(64))
+    external_userid: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_risk_contacts_pair", "userid", "external_userid", "sent_at"),
+                      Index("ix_risk_contacts_time", "sent_at"))
+
+
+class RiskHit(Base):
+    """One contact detail found in a message (contact_diversion)."""
+
+    __tablename__ = "risk_hits"
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # msgid + shape + offset
+    msgid: Mapped[str] = mapped_column(String(128))
+    userid: Mapped[str] = mapped_column(String(64))              # the member in the conversation
+    external_userid: Mapped[str] = mapped_column(String(64))
+    shape: Mapped[str] = mapped_column(String(32))               # mobile | wechat | bank_card | ...
+    confidence: Mapped[str] = mapped_column(String(8))           # high | medium | low
+    text: Mapped[str] = mapped_column(Text)                      # the excerpt around the hit
+    sent_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_risk_hits_member", "userid", "sent_at"), Index("ix_risk_hits_time", "sent_at"))
+
+
+class RiskAlert(Base):
+    __tablename__ = "risk_alerts"
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # rule, member, subject, window start
+    rule: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))               # the signal
+    severity: Mapped[str] = mapped_column(String(16))
+    userid: Mapped[str] = mapped_column(String(64))
+    external_userid: Mapped[str] = mapped_column(String(64), default="")
+    value: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    window_days: Mapped[int] = mapped_column(Integer)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=OPEN)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_risk_alerts_member", "userid", "rule", "created_at"),
+                      Index("ix_risk_alerts_status", "status", "id"))
+
+
+class RiskAlertNote(Base):
+    __tablename__ = "risk_alert_notes"
+
+    id: Mapped[int] = mapped_column(BIG, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("risk_alerts.id"))
+    actor: Mapped[str] = mapped_column(String(128))
+    status_before: Mapped[str] = mapped_column(String(16))
+    status_after: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_risk_alert_notes_alert", "alert_id", "id"),)
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+def contacts_in_window(session: Session, userid: str, external_userid: str, since: datetime) -> int:
+    return int(session.scalar(select(func.count()).select_from(RiskContact).where(
+        RiskContact.userid == userid, RiskContact.external_userid == external_userid,
+        RiskContact.sent_at >= since)) or 0)
+
+
+def recent_contacts(session: Session, userid: str, external_userid: str, since: datetime,
+                    limit: int) -> list[RiskContact]:
+    return list(session.scalars(select(RiskContact).where(
+        RiskContact.userid == userid, RiskContact.external_userid == external_userid, RiskContact.sent_at >= since)
+        .order_by(RiskContact.sent_at.desc(), RiskContact.id.desc()).limit(limit)))
+
+
+def latest_alert(session: Session, rule: str, userid: str, external_userid: str | None,
+                 since: datetime) -> RiskAlert | None:
+    """The newest alert of this rule for the member (and customer) created since ``since``."""
+    query = select(RiskAlert).where(RiskAlert.rule == rule, RiskAlert.userid == userid, RiskAlert.created_at >= since)
+    if external_userid is not None:
+        query = query.where(RiskAlert.external_userid == external_userid)
+    return session.scalar(query.order_by(RiskAlert.id.desc()).limit(1))
+
+
+def notes_of(session: Session, alert_id: int) -> list[RiskAlertNote]:
+    return list(session.scalars(select(RiskAlertNote).where(RiskAlertNote.alert_id == alert_id)
+                                .order_by(RiskAlertNote.id)))
+
+
+def owner_changes(session: Session, external_userid: str) -> list[CustomerOwnerChange]:
+    return list(session.scalars(select(CustomerOwnerChange).where(
+        CustomerOwnerChange.external_userid == external_userid).order_by(CustomerOwnerChange.id)))
+
+
+def off_assignment_counts(session: Session, userids: list[str], begins: datetime, ends: datetime) -> dict[str, int]:
+    """Messages each member sent to customers owned by someone else in [begins, ends) (for the KPIs)."""
+    rows = session.execute(select(RiskContact.userid, func.count()).where(
+        RiskContact.userid.in_(userids), RiskContact.sent_at >= begins, RiskContact.sent_at < ends)
+        .group_by(RiskContact.userid))
+    return {str(u): int(n) for u, n in rows}
+
+
+def open_alert_counts(session: Session, userids: list[str]) -> dict[str, int]:
+    rows = session.execute(select(RiskAlert.userid, func.count()).where(
+        RiskAlert.userid.in_(userids), RiskAlert.status == OPEN).group_by(RiskAlert.userid))
+    return {str(u): int(n) for u, n in rows}

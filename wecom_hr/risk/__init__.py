@@ -1,0 +1,1 @@
+"""跑单 early warning (issue 18): customer ownership, signals computed as messages arrive, rules, cases."""
