@@ -29,6 +29,7 @@ from wecom_hr.dispatch import Dispatcher, InboxWorker
 from wecom_hr.runtime import Runtime
 from wecom_hr.simulator import Simulator, seed_company
 from wecom_hr.simulator.seed import SeedResult
+from wecom_hr.simulator.smtp_sink import SmtpSink
 
 Out = Callable[[str], None]
 CORP_ID = "wwdemo0000000000001"
@@ -51,6 +52,9 @@ class Demo:
         self.worker.stop()
         self.server.shutdown()
         self.sim.stop()
+        sink = getattr(self.sim, "smtp_sink", None)
+        if sink is not None:
+            sink.stop()
         self.runtime.close()
 
 
@@ -87,7 +91,12 @@ def demo_settings(workdir: Path, sim: Simulator, seed: SeedResult, port: int, se
                 "secret_key": secrets.token_hex(16)},
         "api": {"tokens": api_tokens},
         "roles": {"compliance": [seed.hr], "hr": [seed.hr], "finance": [seed.finance], "admin": []},
+        "receivables": {"company_name": seed.company},
     }
+    sink = getattr(sim, "smtp_sink", None)
+    if sink is not None:  # the dunning letter goes out by email to the local sink
+        raw["email"] = {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "security": "none",
+                        "from_addr": "finance@ruifeng.example"}
     return settings_from_mapping(raw, environ={})
 
 
@@ -99,6 +108,7 @@ def start(workdir: Path, port: int, out: Out) -> Demo:
     token = secrets.token_urlsafe(16)
     aes_key = base64.b64encode(os.urandom(32)).decode().rstrip("=")
     sim = Simulator(corp_id=CORP_ID, secrets=secret_map, token=token, encoding_aes_key=aes_key).start()
+    sim.smtp_sink = SmtpSink().start()  # type: ignore[attr-defined]  # the customer's mailbox for 追款函
     seed = seed_company(sim)
     settings = demo_settings(workdir, sim, seed, port, secret_map, token, aes_key)
     upgrade(settings.database_url)
@@ -142,10 +152,12 @@ def scenes() -> list[tuple[str, Callable[..., object]]]:
     from wecom_hr.customers import demo as customers
     from wecom_hr.departures import demo as departures
     from wecom_hr.receivables import demo as receivables
+    from wecom_hr.risk import demo as risk
 
     return [
         ("Customer pool: customers arrive, a deletion alert, a churn notice", customers.play),
         ("Chat archive: messages pulled, a watch-list alert, a search", archive.play),
+        ("跑单 early warning: off-assignment contacts, a mobile number passed, the KPIs", risk.play),
         ("Overdue receivables: reminder, escalation, collection", receivables.play),
         ("Departure handover: approval card, transfers, a refusal, briefing, report", departures.play),
     ]

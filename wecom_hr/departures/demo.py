@@ -65,6 +65,7 @@ def play(sim: Any, runtime: Runtime, out: Out) -> None:
     run_job(runtime, "sync-directory")
     run_job(runtime, "resync-customers")
     last_day = local_today(runtime.settings, utcnow()) + timedelta(days=14)
+    _owes(runtime, seller, sim, out)
     status, dep = _api(runtime, "POST", "/api/v1/departures", hr,
                        json={"userid": seller, "last_day": last_day.isoformat(), "note": "个人原因离职"})
     _wait(runtime)
@@ -84,7 +85,49 @@ def play(sim: Any, runtime: Runtime, out: Out) -> None:
     _wait(runtime)
     out(f"   {manager} approves with {options[0]['text']} as successor; the card now reads "
         f"“{sim.card_updates[-1]['button']['replace_name']}”")
+    invite = [m for m in sim.sent_messages if m.get("touser") == seller and "/console/exit/" in str(m)]
+    out(f"   the leaver {seller} gets the 离职问卷 link in WeCom ({len(invite)} message)")
+    _sign_off(sim, runtime, out, dep["id"], hr)
     _transfer(sim, runtime, out, dep["id"], successor, hr)
+    status, moved = _api(runtime, "GET", "/api/v1/receivables/DEP-001", runtime.settings.roles.finance[0])
+    out(f"   the receivable DEP-001 now belongs to {moved.get('salesperson')} "
+        f"(originally {moved.get('original_salesperson')}): reminders go to the successor")
+
+
+def _owes(runtime: Runtime, seller: str, sim: Any, out: Out) -> None:
+    """An overdue receivable of the leaver's first customer: it must follow the customer."""
+    from wecom_hr.receivables.ledger import parse_row, upsert_batch
+
+    ext = next(f.external_userid for f in sim.state.follows.values() if f.userid == seller)
+    due = (local_today(runtime.settings, utcnow()) - timedelta(days=40)).isoformat()
+    row = {"order_no": "DEP-001", "external_userid": ext, "customer_name": "演示客户", "salesperson": seller,
+           "amount": "16800", "currency": "", "issued_on": "", "due_on": due, "paid_amount": ""}
+    with runtime.db.session_scope() as s:
+        upsert_batch(s, [parse_row(row)], utcnow())
+    out(f"   the ledger holds DEP-001 (¥16,800, 40 days overdue) for {seller}'s customer {ext}")
+
+
+def _sign_off(sim: Any, runtime: Runtime, out: Out, departure_id: int, hr: str) -> None:
+    """The checklist: finance confirms the receivables from its WeCom card, HR ticks the assets."""
+    finance = runtime.settings.roles.finance[0]
+    card = next((m["template_card"] for m in reversed(sim.sent_messages) if m.get("msgtype") == "template_card"
+                 and str(m["template_card"].get("task_id", "")).startswith("dso-")), None)
+    if card is not None:
+        sim.scenario.click_card(finance, card["task_id"], "signoff_confirm")
+        _wait(runtime)
+        out(f"   finance {finance} confirms the open receivables from the card: “{card['main_title']['title']}”")
+    _, checklist = _api(runtime, "GET", f"/api/v1/departures/{departure_id}/signoffs", hr)
+    for step in checklist.get("steps", []):
+        if step["role"] != "hr" or step["status"] == "signed":
+            continue
+        for index, _item in enumerate(step["items"]):
+            _api(runtime, "PUT", f"/api/v1/departures/{departure_id}/signoffs/{step['step']}/items/{index}", hr,
+                 json={"done": True})
+        status, _ = _api(runtime, "POST", f"/api/v1/departures/{departure_id}/signoffs/{step['step']}", hr,
+                         json={"note": "资产已收回"})
+        out(f"   HR ticks {', '.join(str(i.get('name', i)) for i in step['items'])} and signs: {status}")
+    _, checklist = _api(runtime, "GET", f"/api/v1/departures/{departure_id}/signoffs", hr)
+    out(f"   the checklist is {'complete' if checklist.get('all_done') else 'still waiting'}")
 
 
 def _requested(runtime: Runtime, departure_id: int, timeout: float = 20.0) -> None:

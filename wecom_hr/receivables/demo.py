@@ -28,7 +28,9 @@ from wecom_hr.runtime import Runtime
 from wecom_hr.scheduler import run_job
 
 Out = Callable[[str], None]
-HEADER = "order_no,external_userid,customer_name,salesperson,amount,currency,issued_on,due_on,paid_amount\n"
+# The public CSV contract plus the optional customer_email column (the dunning letter's address).
+HEADER = ("order_no,external_userid,customer_name,salesperson,amount,currency,issued_on,due_on,paid_amount,"
+          "customer_email\n")
 
 
 def _cast(sim: Any) -> tuple[str, str, list[tuple[str, str]]]:
@@ -54,9 +56,9 @@ def _ensure_directory(runtime: Runtime, userid: str) -> None:
 
 def _import(runtime: Runtime, seller: str, customers: list[tuple[str, str]], due: str, out: Out) -> None:
     (c1, n1), (c2, n2) = customers[:2]
-    rows = [f"DEMO-001,{c1},{n1},{seller},12800.00,CNY,,{due},",
-            f"DEMO-002,{c1},{n1},{seller},5600.00,CNY,,{due},1600.00",
-            f"DEMO-003,{c2},{n2},{seller},9900.00,CNY,,{due},"]
+    rows = [f"DEMO-001,{c1},{n1},{seller},12800.00,CNY,,{due},,caiwu@guolaoban.example",
+            f"DEMO-002,{c1},{n1},{seller},5600.00,CNY,,{due},1600.00,",
+            f"DEMO-003,{c2},{n2},{seller},9900.00,CNY,,{due},,chen@chenxiansheng.example"]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "receivables.csv"
         path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8-sig")
@@ -117,6 +119,29 @@ def play(sim: Any, runtime: Runtime, out: Out) -> None:
     out("\n   Day 91: finance gets the collection list; a task and a dunning letter are drafted")
     _run(sim, runtime, _morning(runtime, due + timedelta(days=91)), out)
     _show_letter(runtime, out)
+    _email_letters(sim, runtime, out)
+
+
+def _email_letters(sim: Any, runtime: Runtime, out: Out) -> None:
+    """Finance reviewed the drafts and sends them: each letter reaches the customer's mailbox once."""
+    from wecom_hr.receivables.email import LetterSendError, send_letter
+
+    sink, finance = getattr(sim, "smtp_sink", None), runtime.settings.roles.finance
+    if sink is None or not finance:
+        return
+    with runtime.db.session_scope() as s:
+        tasks = list(s.scalars(select(CollectionTask.id).order_by(CollectionTask.id)))
+    for task_id in tasks:
+        try:
+            outcome = send_letter(runtime.db, runtime.settings, task_id, finance[0])
+            again = send_letter(runtime.db, runtime.settings, task_id, finance[0])  # a double click
+        except LetterSendError as exc:
+            out(f"   letter of task {task_id} not emailed: {exc}")
+            continue
+        out(f"   finance emails the letter of task {task_id} to {outcome.to}: {outcome.status}"
+            f"{' (a second click sent nothing)' if again.already_sent else ''}")
+    for mail in sink.received:
+        out(f"   the customer's mailbox {', '.join(mail.recipients)} received: “{mail.message['Subject']}”")
 
 
 def _show_letter(runtime: Runtime, out: Out) -> None:
