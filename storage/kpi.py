@@ -11,13 +11,18 @@ customer's message waits for. Days are local days of [kpi] timezone.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String, and_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 
 from storage.customers import Customer
 from storage.db import Base
+from storage.receivables import Receivable
 
 
 class KpiAwaiting(Base):
@@ -56,5 +61,34 @@ class KpiMemberDay(Base):
     updated_at: Mapped[datetime]
 
 
-# The KPI queries read a member's customers by owner (the pool's own indexes are by status and id).
+# The KPI queries read a member's customers by owner (the pool's own indexes are by status and id),
+# a new customer's orders by customer, and whether an owner messaged a customer in the coverage window.
 OWNER_INDEX = Index("ix_kpi_customers_owner", Customer.first_owner, Customer.created_at)
+OWNER_STATUS_INDEX = Index("ix_kpi_customers_owner_status", Customer.first_owner, Customer.status, Customer.created_at)
+ORDERS_INDEX = Index("ix_kpi_receivables_customer", Receivable.external_userid, Receivable.issued_on)
+CONTACT_PAIR_INDEX = Index("ix_kpi_contact_days_pair", KpiContactDay.userid, KpiContactDay.customer, KpiContactDay.day)
+
+
+KeyColumns = tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]]
+
+
+def rows_by_key(session: Session, columns: Sequence[Any], key: KeyColumns,
+                keys: Sequence[tuple[Any, Any]]) -> Sequence[Any]:
+    """The rows whose two-column key is one of ``keys``, in one statement whatever their number: the
+    keys travel as one parameter (PostgreSQL: two arrays; SQLite: one JSON array), so the statement
+    is compiled once, not once per batch size as an expanded IN (...) list would be."""
+    if not keys:
+        return []
+    a, b = key
+    if session.get_bind().dialect.name == "postgresql":
+        k = func.unnest(bindparam("ka", type_=ARRAY(a.type)), bindparam("kb", type_=ARRAY(b.type))) \
+            .table_valued("a", "b").render_derived(name="k")  # unnest(...) AS k(a, b)
+        params: dict[str, Any] = {"ka": [x for x, _ in keys], "kb": [y for _, y in keys]}
+        ka: Any = k.c.a
+        kb: Any = k.c.b
+    else:
+        k = func.json_each(bindparam("keys")).table_valued("value").alias("k")
+        params = {"keys": json.dumps([[str(x), str(y)] for x, y in keys])}  # SQLite stores dates as ISO text
+        ka, kb = func.json_extract(k.c.value, "$[0]"), func.json_extract(k.c.value, "$[1]")
+    query = select(*columns).select_from(k).join(a.class_, and_(a == ka, b == kb))
+    return session.execute(query, params).all()

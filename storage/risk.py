@@ -8,12 +8,14 @@ window is one indexed count. An alert is a case: open → confirmed | dismissed,
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from storage.customers import Customer
 from storage.db import Base
 
 BIG = BigInteger().with_variant(Integer, "sqlite")
@@ -125,6 +127,49 @@ class RiskAlertNote(Base):
 
 
 # -- reads ------------------------------------------------------------------------------------
+
+CHUNK = 500  # values per IN (...) list: well under every driver's parameter limit
+HIT_COLUMNS = ("key", "msgid", "userid", "external_userid", "shape", "confidence", "text", "sent_at")
+
+
+def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    for i in range(0, len(values), CHUNK):
+        yield list(values[i:i + CHUNK])
+
+
+def owners_of(session: Session, customers: Sequence[str]) -> dict[str, str]:
+    """external_userid -> owner set by hand or handover, else the pool's first adder; unknown customers absent."""
+    out: dict[str, str] = {}
+    for part in _chunks(customers):
+        for model_key, model_owner in ((Customer.external_userid, Customer.first_owner),
+                                       (CustomerOwner.external_userid, CustomerOwner.owner)):  # a set owner wins
+            out.update({c: o for c, o in session.execute(select(model_key, model_owner).where(model_key.in_(part)))})
+    return out
+
+
+def known_contacts(session: Session, msgids: Sequence[str]) -> set[str]:
+    return {m for part in _chunks(msgids) for m in session.scalars(select(RiskContact.msgid)
+                                                                    .where(RiskContact.msgid.in_(part)))}
+
+
+def known_hits(session: Session, keys: Sequence[str]) -> set[str]:
+    return {k for part in _chunks(keys) for k in session.scalars(select(RiskHit.key).where(RiskHit.key.in_(part)))}
+
+
+def contact_times(session: Session, pairs: Sequence[tuple[str, str]],
+                  since: datetime) -> dict[tuple[str, str], list[datetime]]:
+    """When each (member, customer) pair's counted contacts were sent, since ``since``: one read per batch."""
+    wanted = set(pairs)
+    members, customers = sorted({u for u, _ in pairs}), sorted({c for _, c in pairs})
+    out: dict[tuple[str, str], list[datetime]] = {}
+    for part in _chunks(customers):
+        for u, c, at in session.execute(select(RiskContact.userid, RiskContact.external_userid, RiskContact.sent_at)
+                                        .where(RiskContact.userid.in_(members), RiskContact.external_userid.in_(part),
+                                               RiskContact.sent_at >= since)):
+            if (u, c) in wanted:
+                out.setdefault((u, c), []).append(at)
+    return out
+
 
 def contacts_in_window(session: Session, userid: str, external_userid: str, since: datetime) -> int:
     return int(session.scalar(select(func.count()).select_from(RiskContact).where(

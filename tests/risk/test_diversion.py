@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from wecom_hr.risk.diversion import HIGH, LOW, MAX_CHARS, MEDIUM, find, luhn, primes_qr
+from wecom_hr.risk import diversion
+from wecom_hr.risk.diversion import HIGH, LOW, MAX_CHARS, MEDIUM, find, fold, luhn, may_hold, primes_qr
 
 
 def card_number(prefix: str, length: int) -> str:
@@ -90,3 +91,23 @@ def test_input_is_bounded_and_linear() -> None:
     find(hostile)
     assert time.perf_counter() - started < 1.0
     assert find("x" * MAX_CHARS + " 13812345678") == []  # past the bound: not read
+
+
+# Shapes the finders know, each alone and in a sentence without a digit: the pre-filter must let them all through.
+WITHOUT_DIGITS = ["wechat: zhangsan_abc", "weixin lisi_abcdef", "威信 abcdefgh", "薇信 abcdefgh", "徽信 abcdefgh",
+                  "加v 聊", "私下交易吧", "私人账户转", "someone@example.com", "taobao.com/item", "www.jd.com",
+                  "￥AbCdEfGhXy￥", "$abcdefghij$", "小红书 店里买", "抖店下单", "微信同号"]
+
+
+@pytest.mark.parametrize("text", [t for t, _, _ in FOUND] + ORDINARY + WITHOUT_DIGITS)
+def test_the_pre_filter_never_hides_a_hit(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = find(text)
+    monkeypatch.setattr(diversion, "may_hold", lambda folded: bool(folded))  # every text through the finders
+    assert find(text) == expected
+    if expected:
+        assert may_hold(fold(text))
+
+
+def test_ordinary_chat_skips_the_finders() -> None:
+    assert not may_hold(fold("价格能再低一点吗？好的，明天发货"))
+    assert may_hold(fold("明天 3 点"))  # a digit: the finders run (and find nothing)

@@ -32,7 +32,7 @@ class LedgerFigures:
     previous: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))   # the one before
 
 
-def _in(period: Period) -> ColumnElement[bool]:
+def orders_in(period: Period) -> ColumnElement[bool]:
     issued = and_(Receivable.issued_on >= period.start, Receivable.issued_on <= period.end)
     recorded = and_(Receivable.issued_on.is_(None), Receivable.created_at >= period.begins,
                     Receivable.created_at < period.ends)
@@ -49,7 +49,7 @@ def ledger_figures(session: Session, userids: Sequence[str], period: Period) -> 
     out, before = LedgerFigures(), period.previous()
     both = Period(before.start, period.end, period.tz)
     query = (select(Receivable.salesperson, Receivable.customer_key, Receivable.amount, Receivable.issued_on,
-                    Receivable.created_at).where(Receivable.salesperson.in_(list(userids)), _in(both)))
+                    Receivable.created_at).where(Receivable.salesperson.in_(list(userids)), orders_in(both)))
     for userid, key, amount, issued_on, created_at in session.execute(query):
         if period.contains(_day(issued_on, created_at, period)):
             out.orders[userid] += 1
@@ -65,6 +65,6 @@ def ordering(session: Session, customers: Iterable[str], period: Period) -> set[
     wanted, found = sorted(set(customers)), set[str]()
     for i in range(0, len(wanted), CHUNK):
         part = wanted[i:i + CHUNK]
-        query = select(Receivable.external_userid).where(Receivable.external_userid.in_(part), _in(period))
+        query = select(Receivable.external_userid).where(Receivable.external_userid.in_(part), orders_in(period))
         found.update(session.scalars(query))
     return found

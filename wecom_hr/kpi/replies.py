@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import bindparam, delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.db import utcnow
-from storage.kpi import KpiAwaiting, KpiContact, KpiContactDay, KpiMemberDay
+from storage.kpi import KpiAwaiting, KpiContact, KpiContactDay, KpiMemberDay, rows_by_key
 from wecom_hr.archive.messages import is_external
 from wecom_hr.kpi.settings import KpiSettings, from_settings
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from wecom_hr.dispatch import HandlerContext
 
 SKIPPED_TYPES = frozenset({"revoke", "switch", "agree", "disagree"})
-CHUNK = 400  # pairs per IN (...) list: well under every driver's parameter limit
 Pair = tuple[str, str]
 
 
@@ -56,9 +55,9 @@ def on_messages_archived(ctx: HandlerContext, messages: Sequence[ChatMessage]) -
 @dataclass
 class _Batch:
     awaiting: dict[Pair, int | None]
-    had_awaiting: set[Pair]
+    had_awaiting: dict[Pair, int]
     contacts: dict[Pair, list[int]]
-    had_contact: set[Pair]
+    had_contact: dict[Pair, tuple[int, int]]
     replies: dict[tuple[str, date], tuple[list[int], list[int]]] = field(default_factory=dict)
     days: set[tuple[str, date, str]] = field(default_factory=set)
 
@@ -109,50 +108,53 @@ def apply(session: Session, settings: KpiSettings, messages: Sequence[ChatMessag
     return found
 
 
-def _chunks(pairs: Sequence[Pair]) -> Iterable[Sequence[Pair]]:
-    for i in range(0, len(pairs), CHUNK):
-        yield pairs[i:i + CHUNK]
-
-
 def _load(session: Session, pairs: Sequence[Pair]) -> _Batch:
-    awaiting: dict[Pair, int | None] = {}
-    contacts: dict[Pair, list[int]] = {}
-    for part in _chunks(pairs):
-        key = tuple_(KpiAwaiting.userid, KpiAwaiting.customer)
-        for u, c, since in session.execute(select(KpiAwaiting.userid, KpiAwaiting.customer, KpiAwaiting.since_ms)
-                                           .where(key.in_(list(part)))):
-            awaiting[(u, c)] = since
-        ckey = tuple_(KpiContact.userid, KpiContact.customer)
-        for u, c, first, last in session.execute(select(KpiContact.userid, KpiContact.customer, KpiContact.first_ms,
-                                                        KpiContact.last_ms).where(ckey.in_(list(part)))):
-            contacts[(u, c)] = [first, last]
-    return _Batch(awaiting, set(awaiting), contacts, set(contacts))
+    had_awaiting: dict[Pair, int] = {(r[0], r[1]): r[2] for r in rows_by_key(
+        session, (KpiAwaiting.userid, KpiAwaiting.customer, KpiAwaiting.since_ms),
+        (KpiAwaiting.userid, KpiAwaiting.customer), pairs)}
+    had_contact: dict[Pair, tuple[int, int]] = {(r[0], r[1]): (r[2], r[3]) for r in rows_by_key(
+        session, (KpiContact.userid, KpiContact.customer, KpiContact.first_ms, KpiContact.last_ms),
+        (KpiContact.userid, KpiContact.customer), pairs)}
+    return _Batch(dict[Pair, int | None](had_awaiting), had_awaiting, {p: list(s) for p, s in had_contact.items()},
+                  had_contact)
 
 
 def _insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+def _by_pair(model: Any, **values: Any) -> Any:
+    """UPDATE model SET values WHERE the row's (userid, customer) is the bound pair: for executemany."""
+    return (update(model).where(model.userid == bindparam("u"), model.customer == bindparam("c"))
+            .values(**{k: bindparam(v) for k, v in values.items()}))
+
+
 def _save(session: Session, b: _Batch) -> None:
-    gone = sorted(p for p in b.had_awaiting)
-    for part in _chunks(gone):
-        key = tuple_(KpiAwaiting.userid, KpiAwaiting.customer)
-        session.connection().execute(delete(KpiAwaiting).where(key.in_(list(part))))
-    waiting = [{"userid": u, "customer": c, "since_ms": t} for (u, c), t in b.awaiting.items() if t is not None]
+    """Only what changed is written, one executemany per kind of change."""
+    conn = session.connection()
+    gone = [{"u": u, "c": c} for (u, c) in b.had_awaiting if b.awaiting.get((u, c)) is None]
+    if gone:
+        conn.execute(delete(KpiAwaiting).where(KpiAwaiting.userid == bindparam("u"),
+                                               KpiAwaiting.customer == bindparam("c")), gone)
+    moved = [{"u": u, "c": c, "t": t} for (u, c), t in b.awaiting.items()
+             if t is not None and (u, c) in b.had_awaiting and b.had_awaiting[(u, c)] != t]
+    if moved:
+        conn.execute(_by_pair(KpiAwaiting, since_ms="t"), moved)
+    waiting = [{"userid": u, "customer": c, "since_ms": t} for (u, c), t in b.awaiting.items()
+               if t is not None and (u, c) not in b.had_awaiting]
     if waiting:
-        session.connection().execute(_insert(session)(KpiAwaiting), waiting)
-    old = [{"u": u, "c": c, "f": s[0], "l": s[1]} for (u, c), s in b.contacts.items() if (u, c) in b.had_contact]
+        conn.execute(_insert(session)(KpiAwaiting), waiting)
+    old = [{"u": u, "c": c, "f": s[0], "l": s[1]} for (u, c), s in b.contacts.items()
+           if (u, c) in b.had_contact and b.had_contact[(u, c)] != (s[0], s[1])]
     if old:
-        stmt = (update(KpiContact).where(KpiContact.userid == bindparam("u"), KpiContact.customer == bindparam("c"))
-                .values(first_ms=bindparam("f"), last_ms=bindparam("l")))
-        session.connection().execute(stmt, old)
+        conn.execute(_by_pair(KpiContact, first_ms="f", last_ms="l"), old)
     new = [{"userid": u, "customer": c, "first_ms": s[0], "last_ms": s[1]}
            for (u, c), s in b.contacts.items() if (u, c) not in b.had_contact]
     if new:
-        session.connection().execute(_insert(session)(KpiContact), new)
+        conn.execute(_insert(session)(KpiContact), new)
     if b.days:
         rows = [{"userid": u, "day": d, "customer": c} for u, d, c in sorted(b.days)]
-        session.connection().execute(_insert(session)(KpiContactDay).on_conflict_do_nothing(), rows)
+        conn.execute(_insert(session)(KpiContactDay).on_conflict_do_nothing(), rows)
     _save_replies(session, b.replies)
 
 
@@ -162,12 +164,9 @@ def _save_replies(session: Session, replies: dict[tuple[str, date], tuple[list[i
         return
     now: datetime = utcnow()
     keys = sorted(replies)
-    had: dict[tuple[str, date], tuple[list[int], list[int]]] = {}
-    for i in range(0, len(keys), CHUNK):
-        query = select(KpiMemberDay.userid, KpiMemberDay.day, KpiMemberDay.work_seconds, KpiMemberDay.wall_seconds)
-        for u, d, work, wall in session.execute(query.where(
-                tuple_(KpiMemberDay.userid, KpiMemberDay.day).in_(keys[i:i + CHUNK]))):
-            had[(u, d)] = (work, wall)
+    had: dict[tuple[str, date], tuple[list[int], list[int]]] = {(r[0], r[1]): (r[2], r[3]) for r in rows_by_key(
+        session, (KpiMemberDay.userid, KpiMemberDay.day, KpiMemberDay.work_seconds, KpiMemberDay.wall_seconds),
+        (KpiMemberDay.userid, KpiMemberDay.day), keys)}
     updates, inserts = [], []
     for key in keys:
         work, wall = replies[key]

@@ -20,7 +20,7 @@ from storage.directory import Member
 from storage.kpi import KpiMemberDay
 from wecom_hr.kpi import risk_counts
 from wecom_hr.kpi.coverage import pool_figures
-from wecom_hr.kpi.orders import ledger_figures, ordering
+from wecom_hr.kpi.orders import ledger_figures
 from wecom_hr.kpi.period import Period
 from wecom_hr.kpi.settings import KpiSettings
 
@@ -92,7 +92,7 @@ def replies_of(session: Session, userids: Sequence[str], period: Period) -> dict
     out: dict[str, list[int]] = {}
     query = select(KpiMemberDay.userid, KpiMemberDay.work_seconds).where(
         KpiMemberDay.userid.in_(list(userids)), KpiMemberDay.day >= period.start, KpiMemberDay.day <= period.end)
-    for userid, seconds in session.execute(query):
+    for userid, seconds in session.connection().execute(query):
         out.setdefault(userid, []).extend(seconds)
     return out
 
@@ -104,18 +104,16 @@ def figures(session: Session, userids: Sequence[str], period: Period, settings: 
     names = names_of(session, users)
     pool = pool_figures(session, users, period, settings.coverage_days, settings.first_contact_seconds)
     ledger = ledger_figures(session, users, period)
-    converted = ordering(session, [ext for new in pool.new.values() for ext, _ in new], period)
     replies = replies_of(session, users, period)
     off = risk_counts.off_assignment(session, users, period.begins, period.ends)
     alerts = risk_counts.open_alerts(session, users)
     out = []
     for u in users:
-        new = pool.new.get(u, [])
         kept = ledger.previous.get(u, set()) & ledger.buyers.get(u, set())
         out.append(Figures(
-            u, names.get(u, u), owned=pool.owned.get(u, 0), covered=pool.covered.get(u, 0), new=len(new),
+            u, names.get(u, u), owned=pool.owned.get(u, 0), covered=pool.covered.get(u, 0), new=pool.new.get(u, 0),
             lost=pool.lost.get(u, 0), replies=replies.get(u, []), contacted_in_time=pool.contacted_in_time.get(u, 0),
-            converted=sum(ext in converted for ext, _ in new), orders=ledger.orders.get(u, 0),
+            converted=pool.converted.get(u, 0), orders=ledger.orders.get(u, 0),
             amount=ledger.amount.get(u, Decimal("0.00")), repeat_kept=len(kept),
             repeat_base=len(ledger.previous.get(u, set())), off_assignment=off.get(u, 0), alerts=alerts.get(u, 0)))
     return sorted(out, key=lambda f: (f.name, f.userid))

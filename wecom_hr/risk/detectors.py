@@ -1,8 +1,10 @@
 """Signals computed as messages arrive (MESSAGES_ARCHIVED): off_assignment and contact_diversion.
 
-Each archived message costs at most a few indexed reads: its customer's owner (cached per batch),
-one insert per counted contact or hit, and one count per touched (member, customer) pair. A message
-seen twice (a re-run pull) is counted once: the rows are keyed by msgid.
+A batch of archived messages costs a fixed number of statements, whatever its size: the customers'
+owners, the msgids and hit keys already counted, and the counted contacts of the touched (member,
+customer) pairs in the window are read once each; the new rows are written with one executemany.
+Contact-diversion patterns run only on text with a digit or a trigger word (diversion.may_hold).
+A message seen twice (a re-run pull) is counted once: the rows are keyed by msgid.
 """
 
 from __future__ import annotations
@@ -13,13 +15,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from storage import directory
 from storage.archive import ArchiveDoc
 from storage.archive_store import NewMessage
-from storage.risk import RiskContact, RiskHit, contacts_in_window, recent_contacts
+from storage.risk import (
+    HIT_COLUMNS,
+    RiskContact,
+    RiskHit,
+    contact_times,
+    known_contacts,
+    known_hits,
+    owners_of,
+    recent_contacts,
+)
 from wecom_hr.archive.messages import is_external
 from wecom_hr.config import Settings
 from wecom_hr.risk import diversion, messages
@@ -66,22 +77,25 @@ class RuleScopes:
 class _Batch:
     owners: dict[str, str] = field(default_factory=dict)
     pairs: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (member, customer) -> last sent
+    contacts: list[dict[str, Any]] = field(default_factory=list)  # new risk_contacts rows
     hits: dict[str, list[tuple[RiskHit, NewMessage]]] = field(default_factory=dict)  # member -> new hits
-    last_text: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)  # (conv, sender) -> text
+
+
+Chat = tuple[NewMessage, str, datetime]  # the message, the member in the conversation, when it was sent
 
 
 def observe(session: Session, settings: Settings, cfg: RiskSettings, new_messages: Sequence[NewMessage],
             now: datetime) -> dict[str, int]:
-    batch = _Batch()
+    """A batch costs a fixed number of statements: owners, known msgids and hit keys, and the contacts
+    in the window are each read once for the whole batch; new rows are written with one executemany."""
+    chats: list[Chat] = []
     for msg in sorted(new_messages, key=lambda m: (m.msgtime, m.seq)):
         member = _member_of(msg)
-        if msg.action != "send" or not msg.msgtime or not member or not msg.customer:
-            continue
-        at = datetime.fromtimestamp(msg.msgtime / 1000, UTC)
-        _count_contact(session, cfg, batch, msg, member, at)
-        _record_hits(session, cfg, batch, msg, member, at)
-        if msg.text:
-            batch.last_text[(msg.conv, msg.sender)] = (msg.msgtime, msg.text)
+        if msg.action == "send" and msg.msgtime and member and msg.customer:
+            chats.append((msg, member, datetime.fromtimestamp(msg.msgtime / 1000, UTC)))
+    batch = _Batch()
+    _count_contacts(session, cfg, batch, chats)
+    _record_hits(session, cfg, batch, chats)
     scopes = RuleScopes(session)
     fired = _evaluate_contacts(session, settings, cfg, batch, scopes, now)
     fired += _evaluate_hits(session, settings, cfg, batch, scopes, now)
@@ -99,72 +113,127 @@ def _member_of(msg: NewMessage) -> str:
     return next((str(u) for u in tolist if isinstance(u, str) and u and not is_external(u)), "")
 
 
-def _count_contact(session: Session, cfg: RiskSettings, batch: _Batch, msg: NewMessage, member: str,
-                   at: datetime) -> None:
+def _owners(session: Session, customers: set[str], mode: str) -> dict[str, str]:
+    """owner_of for many customers: two reads; "department" mode asks owner_of for each pool customer."""
+    owners = owners_of(session, sorted(customers))
+    if mode == "department":
+        return {c: owner_of(session, c, mode) if c in owners else "" for c in customers}
+    return {c: owners.get(c, "") for c in customers}
+
+
+def _count_contacts(session: Session, cfg: RiskSettings, batch: _Batch, chats: Sequence[Chat]) -> None:
     # One-to-one chats only: in a customer group the whole team talks to every customer.
-    if msg.sender != member or msg.roomid:
+    mine = [(msg, member, at) for msg, member, at in chats if msg.sender == member and not msg.roomid]
+    if not mine:
         return
-    if msg.customer not in batch.owners:
-        batch.owners[msg.customer] = owner_of(session, msg.customer, cfg.ownership)
-    owner = batch.owners[msg.customer]
-    if not owner or owner == member:
-        return
-    if session.scalar(select(RiskContact.id).where(RiskContact.msgid == msg.msgid)) is None:
-        session.add(RiskContact(msgid=msg.msgid[:128], userid=member, external_userid=msg.customer, owner=owner,
-                                sent_at=at, text=messages.plain(msg.text, TEXT_CHARS)))
+    batch.owners = _owners(session, {msg.customer for msg, _, _ in mine}, cfg.ownership)
+    counted = [(msg, member, at, batch.owners[msg.customer]) for msg, member, at in mine
+               if batch.owners[msg.customer] not in ("", member)]
+    seen = known_contacts(session, sorted({msg.msgid[:128] for msg, _, _, _ in counted}))
+    for msg, member, at, owner in counted:
+        msgid = msg.msgid[:128]
+        if msgid in seen:
+            continue
+        seen.add(msgid)  # a message twice in one batch counts once too
+        batch.contacts.append({"msgid": msgid, "userid": member, "external_userid": msg.customer, "owner": owner,
+                               "sent_at": at, "text": messages.plain(msg.text, TEXT_CHARS)})
         key = (member, msg.customer)
         batch.pairs[key] = max(at, batch.pairs.get(key, at))
+    if batch.contacts:
+        session.execute(insert(RiskContact), batch.contacts)
 
 
-def _record_hits(session: Session, cfg: RiskSettings, batch: _Batch, msg: NewMessage, member: str,
-                 at: datetime) -> None:
-    found = diversion.find(msg.text) if msg.text else []
-    if msg.msgtype == "image":
-        qr = _qr_after_words(session, cfg, batch, msg)
-        if qr is not None:
-            found.append(qr)
-    for hit in found:
-        if is_external(msg.sender):  # a customer's own number (delivery, call-backs) is ordinary; one step down
-            hit = diversion.weaker(hit)
-        key = f"{msg.msgid[:150]}:{hit.shape}:{hit.start}"
-        if session.scalar(select(RiskHit.id).where(RiskHit.key == key)) is not None:
+def _record_hits(session: Session, cfg: RiskSettings, batch: _Batch, chats: Sequence[Chat]) -> None:
+    found: list[tuple[RiskHit, NewMessage]] = []
+    qr = _qr_after_words(session, cfg, chats)
+    for msg, member, at in chats:
+        hits = diversion.find(msg.text) if msg.text else []
+        if msg.msgid in qr and msg.msgtype == "image":
+            hits.append(qr[msg.msgid])
+        for hit in hits:
+            if is_external(msg.sender):  # a customer's own number (delivery, call-backs) is ordinary; one step down
+                hit = diversion.weaker(hit)
+            row = RiskHit(key=f"{msg.msgid[:150]}:{hit.shape}:{hit.start}", msgid=msg.msgid[:128], userid=member,
+                          external_userid=msg.customer, shape=hit.shape, confidence=hit.confidence,
+                          text=messages.plain(hit.excerpt, TEXT_CHARS), sent_at=at)
+            found.append((row, msg))
+    if not found:
+        return
+    seen = known_hits(session, sorted({row.key for row, _ in found}))
+    rows = []
+    for row, msg in found:
+        if row.key in seen:
             continue
-        row = RiskHit(key=key, msgid=msg.msgid[:128], userid=member, external_userid=msg.customer, shape=hit.shape,
-                      confidence=hit.confidence, text=messages.plain(hit.excerpt, TEXT_CHARS), sent_at=at)
-        session.add(row)
-        batch.hits.setdefault(member, []).append((row, msg))
+        seen.add(row.key)
+        rows.append({c: getattr(row, c) for c in HIT_COLUMNS})
+        batch.hits.setdefault(row.userid, []).append((row, msg))
+    if rows:
+        session.execute(insert(RiskHit), rows)
 
 
-def _qr_after_words(session: Session, cfg: RiskSettings, batch: _Batch, msg: NewMessage) -> diversion.Hit | None:
-    """An image right after diversion words from the same sender is taken for a QR code."""
+def _qr_after_words(session: Session, cfg: RiskSettings, chats: Sequence[Chat]) -> dict[str, diversion.Hit]:
+    """Images right after diversion words from the same sender are taken for QR codes: msgid -> hit.
+    The words are the batch's own text before the image, else the archive's (one read for the batch)."""
     if cfg.qr_followup_seconds <= 0:
-        return None
-    since = msg.msgtime - cfg.qr_followup_seconds * 1000
-    before = batch.last_text.get((msg.conv, msg.sender))
-    if before is None or before[0] < since:
-        body = session.scalar(select(ArchiveDoc.body).where(
-            ArchiveDoc.conv == msg.conv, ArchiveDoc.sender == msg.sender, ArchiveDoc.msgtime >= since,
-            ArchiveDoc.msgtime <= msg.msgtime, ArchiveDoc.msgtype != "image", ArchiveDoc.body != "")
-            .order_by(ArchiveDoc.msgtime.desc(), ArchiveDoc.id.desc()).limit(1))
-        before = (msg.msgtime, body) if body else None
-    if before is None:
-        return None
-    confidence = diversion.primes_qr(before[1])
-    if confidence is None:
-        return None
-    words = diversion.fold(before[1])
-    return diversion.Hit("qr_code", confidence, 0, 0, diversion.excerpt(words, max(0, len(words) - 60), len(words)))
+        return {}
+    window = cfg.qr_followup_seconds * 1000
+    last_text: dict[tuple[str, str], tuple[int, str]] = {}  # (conv, sender) -> the latest text so far
+    before: dict[str, str] = {}
+    look_up: list[NewMessage] = []
+    for msg, _, _ in chats:
+        if msg.msgtype == "image":
+            seen = last_text.get((msg.conv, msg.sender))
+            if seen is not None and seen[0] >= msg.msgtime - window:
+                before[msg.msgid] = seen[1]
+            else:
+                look_up.append(msg)
+        if msg.text:
+            last_text[(msg.conv, msg.sender)] = (msg.msgtime, msg.text)
+    before.update(_archived_words(session, look_up, window))
+    out: dict[str, diversion.Hit] = {}
+    for msgid, text in before.items():
+        confidence = diversion.primes_qr(text)
+        if confidence is not None:
+            words = diversion.fold(text)
+            out[msgid] = diversion.Hit("qr_code", confidence, 0, 0,
+                                       diversion.excerpt(words, max(0, len(words) - 60), len(words)))
+    return out
+
+
+def _archived_words(session: Session, images: Sequence[NewMessage], window: int) -> dict[str, str]:
+    """For each image, the archive's latest non-image text of its sender in its conversation within the window."""
+    if not images:
+        return {}
+    low, high = min(m.msgtime for m in images) - window, max(m.msgtime for m in images)
+    convs, senders = sorted({m.conv for m in images}), sorted({m.sender for m in images})
+    docs: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
+    for conv, sender, msgtime, doc_id, body in session.execute(
+            select(ArchiveDoc.conv, ArchiveDoc.sender, ArchiveDoc.msgtime, ArchiveDoc.id, ArchiveDoc.body).where(
+                ArchiveDoc.conv.in_(convs), ArchiveDoc.sender.in_(senders), ArchiveDoc.msgtime >= low,
+                ArchiveDoc.msgtime <= high, ArchiveDoc.msgtype != "image", ArchiveDoc.body != "")):
+        docs.setdefault((conv, sender), []).append((msgtime, doc_id, body))
+    out: dict[str, str] = {}
+    for m in images:
+        fits = [d for d in docs.get((m.conv, m.sender), ()) if m.msgtime - window <= d[0] <= m.msgtime]
+        if fits:
+            out[m.msgid] = max(fits)[2]
+    return out
 
 
 def _evaluate_contacts(session: Session, settings: Settings, cfg: RiskSettings, batch: _Batch,
                        scopes: RuleScopes, now: datetime) -> int:
+    rules = for_signal(cfg.rules, OFF_ASSIGNMENT)
+    if not rules or not batch.pairs:
+        return 0
+    longest = max(r.window_days for r in rules)
+    times = contact_times(session, list(batch.pairs), min(batch.pairs.values()) - timedelta(days=longest))
     fired = 0
-    for rule in for_signal(cfg.rules, OFF_ASSIGNMENT):
+    for rule in rules:
         for (member, customer), last in batch.pairs.items():
             if not scopes.includes(rule, member):
                 continue
             since = last - timedelta(days=rule.window_days)
-            value = float(contacts_in_window(session, member, customer, since))
+            value = float(sum(at >= since for at in times.get((member, customer), ())))
             if not rule.fires(value):
                 continue
             rows = recent_contacts(session, member, customer, since, EVIDENCE_PER_ALERT)

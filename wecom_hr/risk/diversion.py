@@ -41,6 +41,11 @@ CARD_WORDS = ("卡号", "银行", "账号", "帐号", "转账", "收款", "打�
 NOT_CARD_WORDS = ("订单", "单号", "编号", "运单", "快递", "order", "no.", "发票")
 QR_WORDS = ("二维码", "扫码", "扫一扫", "扫这个", "长按识别", "名片", "加我", "加v", "加微信", "加个微信")
 DIVERSION_WORDS = ("微信", "vx", "wx", "v信", "支付宝", "收款", "私下", "店铺", *SHOPS)
+# Text that can hold a hit holds one of these (folded): a digit, or a word or sign one of the finders
+# below needs. Most chat text holds none, and one scan is all it costs.
+_TRIGGERS = ("@", ".com", ".cn", "支付宝", "¥", "$", "€", "£", "¢", "₤", *_WECHAT_WORDS.split("|"), *WECHAT_HINTS,
+             *SHOPS)
+MAY_HOLD = re2.compile("[0-9]|" + "|".join(re2.escape(w) for w in _TRIGGERS))
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,11 @@ class Hit:
 
 def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text[:MAX_CHARS]).lower()[:MAX_CHARS]
+
+
+def may_hold(folded: str) -> bool:
+    """Whether folded text has what any finder needs; False means find() has nothing to report."""
+    return bool(folded) and MAY_HOLD.search(folded) is not None
 
 
 def excerpt(text: str, start: int, end: int) -> str:
@@ -75,7 +85,7 @@ def luhn(digits: str) -> bool:
 def find(text: str) -> list[Hit]:
     """Every contact detail in one message's text, strongest shapes first, none overlapping."""
     t = fold(text)
-    if not t:
+    if not may_hold(t):
         return []
     hits: list[Hit] = []
     taken: list[tuple[int, int]] = []
