@@ -5,6 +5,10 @@
     返点 OR 回扣           either
     私下 -测试             私下 but not 测试
     "加 微信" NOT 官方     the phrase, without 官方
+
+Chinese keyboards type “…” and ＂…＂: they are read as the ASCII quote. A query that cannot mean
+what it says (an unclosed quote, a quote inside a word, NOT with nothing after it) is a QueryError
+with a stable ``code`` and the offending ``fragment``, never a silent search for the literal text.
 """
 
 from __future__ import annotations
@@ -15,11 +19,33 @@ from dataclasses import dataclass, field
 from storage.archive_text import fold
 
 MAX_GROUPS, MAX_TERMS, MAX_TERM_CHARS = 8, 8, 100
+FRAGMENT_CHARS = 20
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\uff02": '"'})
 
 
 class QueryError(ValueError):
-    """The query cannot be searched (too long, too many terms)."""
+    """The query cannot be searched (a syntax problem, too long, too many terms)."""
+
+    def __init__(self, message: str, code: str = "query_invalid", fragment: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.fragment = fragment
+
+
+def _fragment(text: str) -> str:
+    return text if len(text) <= FRAGMENT_CHARS else text[:FRAGMENT_CHARS - 1] + "…"
+
+
+def _check_quotes(text: str, tokens: list[tuple[str, bool]]) -> None:
+    quotes = [i for i, ch in enumerate(text) if ch == '"']
+    if len(quotes) % 2:  # paired left to right, the last one is the one left open
+        fragment = _fragment(text[quotes[-1]:])
+        raise QueryError(f"unclosed quote: {fragment}", "query_unclosed_quote", fragment)
+    for token, quoted in tokens:
+        if not quoted and '"' in token:
+            fragment = _fragment(token)
+            raise QueryError(f"a quote inside a word: {fragment}", "query_quote_in_word", fragment)
 
 
 @dataclass(frozen=True)
@@ -53,6 +79,9 @@ def _tokens(text: str) -> list[tuple[str, bool]]:
 
 
 def parse(text: str) -> Query:
+    text = text.translate(_QUOTES)
+    tokens = _tokens(text)
+    _check_quotes(text, tokens)
     groups: list[Group] = []
     include: list[str] = []
     exclude: list[str] = []
@@ -64,10 +93,11 @@ def parse(text: str) -> Query:
         include.clear()
         exclude.clear()
 
-    for token, quoted in _tokens(text):
+    for token, quoted in tokens:
         if not quoted and token in ("OR", "|"):
+            if negate_next:
+                raise QueryError("NOT is followed by nothing to exclude", "query_dangling_not", "NOT")
             close()
-            negate_next = False
             continue
         if not quoted and token == "AND":
             continue
@@ -85,9 +115,12 @@ def parse(text: str) -> Query:
         if not term.strip():
             continue
         if len(term) > MAX_TERM_CHARS:
-            raise QueryError(f"a search term is longer than {MAX_TERM_CHARS} characters")
+            raise QueryError(f"a search term is longer than {MAX_TERM_CHARS} characters", "query_term_too_long",
+                             _fragment(token))
         (exclude if negated else include).append(term)
+    if negate_next:
+        raise QueryError("NOT is followed by nothing to exclude", "query_dangling_not", "NOT")
     close()
     if len(groups) > MAX_GROUPS or any(len(g.include) + len(g.exclude) > MAX_TERMS for g in groups):
-        raise QueryError(f"at most {MAX_GROUPS} OR-groups of {MAX_TERMS} terms each")
+        raise QueryError(f"at most {MAX_GROUPS} OR-groups of {MAX_TERMS} terms each", "query_too_many_terms")
     return Query(tuple(groups))

@@ -8,6 +8,7 @@ from storage import (  # noqa: F401
     departure_exit,  # noqa: F401  (exit questionnaire answers, issue 17)
     departures,  # noqa: F401  (departure handover, issue 5)
     directory,
+    groupchat_names,  # noqa: F401  (group chat names from groupchat/get, issue 20)
     inbox,
     job_runs,  # noqa: F401  (scheduled jobs' last outcome)
     kpi,  # noqa: F401  (KPI aggregates, issue 18)

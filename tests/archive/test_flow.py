@@ -92,7 +92,8 @@ def test_search_context_export_and_audit(env: WecomEnv) -> None:
     export = env.api("GET", "/api/v1/archive/export.csv?q=报价 OR 返点", ADMIN)
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
     assert export.mimetype == "text/csv" and rows[0][:3] == ["msgid", "time", "sender"]
-    assert [r[0] for r in rows[1:]] == ["m5", "m4", "m3"] and rows[1][6].startswith("'=")  # formula defused
+    text = rows[0].index("text")
+    assert [r[0] for r in rows[1:]] == ["m5", "m4", "m3"] and rows[1][text].startswith("'=")  # formula defused
 
     audit = env.api("GET", "/api/v1/audit?action=archive.search", ADMIN).get_json()["entries"]
     assert audit[0]["actor"] == COMPLIANCE and audit[0]["detail"]["query"] == "返点"

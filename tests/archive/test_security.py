@@ -148,4 +148,5 @@ def test_csv_cells_cannot_start_a_formula(db: Database, text: str) -> None:
         ids = [pos for pos, _ in append_messages(s, [_msg("m1", text), _msg("m2", "普通文本")])]
         out = "".join(csv_lines(s, ids))
     rows = list(csv.reader(io.StringIO(out)))
-    assert rows[1][6] == "'" + text and rows[2][6] == "普通文本"
+    at = rows[0].index("text")
+    assert rows[1][at] == "'" + text and rows[2][at] == "普通文本"

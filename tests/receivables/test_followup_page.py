@@ -58,12 +58,17 @@ def test_salesperson_records_a_followup_the_manager_sees_it(env: Any, web: Any) 
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "单号 F-1" in html and "逾期账款（1 笔）" in html and "F-2" not in html
+    # The console's look (its stylesheet, not an inline one the CSP would block), names and ¥ amounts.
+    assert "/console/static/web/console.css?v=" in html and "<style>" not in html
+    assert "¥1,000.00" in html and "CNY" not in html and "李丽" in html
+    assert '<ul class="cards">' in html and "<table" not in html  # cards on a phone, no squeezed columns
     form = {"order": "F-1", "note": "客户财务在走流程", "promised_on": "2026-05-10"}
     assert web.post("/receivables/followup", data=form).status_code == 403  # no CSRF token
     saved = web.post("/receivables/followup", data={**form, "csrf": csrf_of(html)})
     assert saved.status_code == 303 and saved.headers["Location"].endswith("order=F-1&saved=1")
     shown = web.get(saved.headers["Location"]).get_data(as_text=True)
     assert "跟进说明已保存" in shown and "客户财务在走流程（承诺 2026-05-10 付款）" in shown
+    assert "2026" in shown and "· 李丽</small>" in shown and "· alice<" not in shown  # the author by name
     assert web.get("/receivables/followup?order=F-2").status_code == 404  # bob's
     bad = web.post("/receivables/followup", data={**form, "promised_on": "明天", "csrf": csrf_of(shown)})
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.get_data(as_text=True)
@@ -92,3 +97,18 @@ def test_next_is_only_a_local_path(env: Any, web: Any, rdb: Database) -> None:
     assert safe_next("//evil.example/x") == "/receivables/followup"
     assert safe_next("https://evil.example") == "/receivables/followup"
     assert safe_next("/receivables/followup?order=A") == "/receivables/followup?order=A"
+
+
+def test_customer_shows_with_company_and_big_amounts_grouped(env: Any, web: Any) -> None:
+    from storage.customers import Customer
+    from storage.db import utcnow
+
+    today = datetime.now(SH).date()
+    with env.runtime.db.session_scope() as s:
+        now = utcnow()
+        s.add(Customer(external_userid="wmCUST1", name="张总", corp_name="华东贸易", created_at=now,
+                       first_seen_at=now, updated_at=now))
+    load(env.runtime.db, item("F-9", 50, amount="12800.00", customer="张总", external="wmCUST1", today=today))
+    html = login(env.sim, web, "/receivables/followup?order=F-9", "alice").get_data(as_text=True)
+    assert "张总（华东贸易）" in html and "¥12,800.00" in html
+    assert "待补跟进说明" in html  # 50 days overdue, no 跟进说明 yet

@@ -100,7 +100,8 @@ def test_session_api_writes_need_the_csrf_header_bearer_tokens_do_not(console: C
     html = console.login(client, console.seller()).get_data(as_text=True)
     note = {"note": "客户说月底付"}
     refused = client.post("/api/v1/receivables/A-10/followups", json=note)
-    assert refused.status_code == 403 and refused.json == {"error": "missing or wrong CSRF token"}
+    assert refused.status_code == 403 and refused.json == {
+        "error": "missing or wrong CSRF token", "code": "csrf_refused", "message": "页面已过期，请刷新后重试"}
     wrong = client.post("/api/v1/receivables/A-10/followups", json=note, headers={"X-CSRF-Token": "x" * 32})
     assert wrong.status_code == 403
     ok = client.post("/api/v1/receivables/A-10/followups", json=note, headers={"X-CSRF-Token": csrf_of(html)})

@@ -14,7 +14,7 @@ PAGES = {
     "/console/archive": {"compliance", "admin"},
     "/console/archive?q=返点": {"compliance", "admin"},
     "/console/archive/watch": {"compliance", "admin"},
-    "/console/archive/audit": {"admin"},
+    "/console/archive/audit": {"compliance", "admin"},  # README and /api/v1/audit give it to compliance
     "/console/customers": {"compliance", "admin", "hr", "finance", "manager", "salesperson"},
     "/console/customers/wmX": {"compliance", "admin", "hr", "finance", "manager", "salesperson"},
     "/console/departures": {"admin", "hr", "manager", "finance"},  # the seeded finance member leads 财务部

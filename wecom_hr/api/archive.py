@@ -1,4 +1,5 @@
-"""/api/v1/archive (search, context, CSV export, watch-list rules and hits, legal holds) and /api/v1/audit.
+"""/api/v1/archive (search, context, CSV export, name suggestions for the filters, watch-list rules and
+hits, legal holds) and /api/v1/audit. Filters may name a member, customer or group chat by name.
 
 Only the compliance and admin roles may read the archive, and every search, context view and
 export is written to the audit log first, in the same transaction as the read; so are legal
@@ -14,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 from sqlalchemy import select
 
-from storage import archive_holds, audit
+from storage import archive_holds, audit, groupchat_names
 from storage.archive import LegalHold, WatchHit, WatchRuleRow
 from storage.archive_query import QueryError
 from storage.db import iso, utcnow
@@ -22,7 +23,7 @@ from wecom_hr.api.auth import AccessDenied, api_user, require_roles, runtime
 from wecom_hr.api.params import int_arg
 from wecom_hr.archive import metrics as archive_metrics
 from wecom_hr.archive import results
-from wecom_hr.archive.filters import FilterError, from_args
+from wecom_hr.archive.filters import FilterError, from_args, resolve, suggestions
 from wecom_hr.archive.service import archive_settings
 from wecom_hr.archive.settings import watch_rule
 from wecom_hr.archive.watch import DEFAULT_PACK
@@ -32,6 +33,7 @@ bp = Blueprint("archive_api", __name__, url_prefix="/api/v1/archive")
 audit_bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
 ROLES = ("compliance", "admin")
 MAX_PER_PAGE, MAX_EXPORT = 200, 100_000
+MAX_ROOM_IDS = 100
 log = logging.getLogger("wecom_hr.archive")
 
 
@@ -56,6 +58,13 @@ def _query_and_filters() -> tuple[str, Any]:
         raise AccessDenied(400, str(exc)) from None
 
 
+def _resolved(s: Any, filters: Any) -> Any:
+    try:
+        return resolve(s, filters)
+    except FilterError as exc:
+        raise AccessDenied(400, str(exc)) from None
+
+
 @bp.get("/search")
 @require_roles(*ROLES)
 def search() -> Any:
@@ -63,7 +72,7 @@ def search() -> Any:
     page, per_page = int_arg("page", 1, 1, 10_000), int_arg("per_page", 50, 1, MAX_PER_PAGE)
     with runtime().db.session_scope() as s:
         try:
-            return jsonify(results.find(s, api_user().userid, q, filters, page, per_page))
+            return jsonify(results.find(s, api_user().userid, q, _resolved(s, filters), page, per_page))
         except QueryError as exc:
             raise AccessDenied(400, str(exc)) from None
 
@@ -85,21 +94,46 @@ def message_context(msgid: str) -> Any:
 def export_csv() -> Any:
     q, filters = _query_and_filters()
     limit = int_arg("limit", MAX_EXPORT, 1, MAX_EXPORT)
-    db, actor = runtime().db, api_user().userid
+    db, actor, tz = runtime().db, api_user().userid, runtime().settings.timezone
     with db.session_scope() as s:
         try:
-            ids = results.export_ids(s, actor, q, filters, limit)
+            ids = results.export_ids(s, actor, q, _resolved(s, filters), limit)
         except QueryError as exc:
             raise AccessDenied(400, str(exc)) from None
 
     def rows() -> Any:
         with db.session_scope() as s:
             yield "\ufeff"  # BOM: Excel opens UTF-8 Chinese text correctly only with it
-            yield from results.csv_lines(s, ids)
+            yield from results.csv_lines(s, ids, tz=tz)
 
     name = f"archive-{utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/suggestions")
+@require_roles(*ROLES)
+def name_suggestions() -> Any:
+    """?field=sender|customer|room&q=张: names the filter input may offer (members by name, customers by
+    name or company, group chats by name). Group chats of the archive not yet named are looked up first."""
+    field, text = request.args.get("field", ""), request.args.get("q", "")
+    rt = runtime()
+    with rt.db.session_scope() as s:
+        if field == "room" and text.strip():
+            results.learn_chat_names(s, rt.wecom("contact"), groupchat_names.unasked_rooms(s, results.LEARN_BUDGET),
+                                     utcnow())
+        return jsonify(field=field, suggestions=suggestions(s, field, text))
+
+
+@bp.get("/room-names")
+@require_roles(*ROLES)
+def room_names() -> Any:
+    """?ids=wr…,wr…: chat_id -> name for the group chats asked (looked up in WeCom when unknown or old)."""
+    ids = [i for i in request.args.get("ids", "").split(",") if i and not i.startswith("p:")][:MAX_ROOM_IDS]
+    rt = runtime()
+    with rt.db.session_scope() as s:
+        results.learn_chat_names(s, rt.wecom("contact"), ids, utcnow())
+        return jsonify(groupchat_names.names_of(s, ids))
 
 
 def _rule_json(key: str, spec: Any, source: str, **extra: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, jsonify, request, session
 
+from wecom_hr.api import messages
 from wecom_hr.departures.revocation import departed_access
 from wecom_hr.runtime import Runtime
 
@@ -30,9 +31,13 @@ class ApiUser:
 
 
 class AccessDenied(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """A refusal of ``status``: the English ``message`` stays the ``error`` key; ``code`` (optional)
+    picks the Chinese text in wecom_hr.api.messages, which otherwise finds it from the message."""
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
 
 
 # Callables (runtime, userid) -> reason string when the member may no longer act, else None.
@@ -63,11 +68,11 @@ def api_user() -> ApiUser:
     rt = runtime()
     userid = _userid_from_request(rt)
     if not userid:
-        raise AccessDenied(401, "missing or unknown credentials")
+        raise AccessDenied(401, "missing or unknown credentials", "unauthenticated")
     for check in ACCESS_CHECKS:
         reason = check(rt, userid)
         if reason:
-            raise AccessDenied(403, reason)
+            raise AccessDenied(403, reason, "access_revoked")
     user = ApiUser(userid, rt.settings.roles.of(userid))
     g.api_user = user
     return user
@@ -79,11 +84,16 @@ def require_roles(*roles: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             user = api_user()
             if roles and not user.has(*roles):
-                raise AccessDenied(403, "your role does not allow this")
+                raise AccessDenied(403, "your role does not allow this", "role_forbidden")
             return view(*args, **kwargs)
         return wrapper  # type: ignore[return-value]
     return decorate
 
 
+def error_json(status: int, message: str, code: str | None = None) -> Any:
+    """A JSON error: ``error`` (English, as before), a stable ``code`` and the Chinese ``message``."""
+    return jsonify(messages.error_body(status, message, code)), status
+
+
 def error_response(exc: AccessDenied) -> Any:
-    return jsonify(error=str(exc)), exc.status
+    return error_json(exc.status, str(exc), exc.code)

@@ -27,8 +27,9 @@ from flask import Blueprint, jsonify, request
 from storage import directory
 from storage.db import utcnow
 from storage.departures import HANDED_OVER, TRANSITIONS, Departure, cards_of, get
-from wecom_hr.api.auth import AccessDenied, ApiUser, api_user, require_roles, runtime
+from wecom_hr.api.auth import AccessDenied, ApiUser, api_user, error_json, require_roles, runtime
 from wecom_hr.api.params import int_arg
+from wecom_hr.archive.results import learn_chat_names
 from wecom_hr.departures import report, signoffs
 from wecom_hr.departures.signoffs import SignoffError
 from wecom_hr.departures.start import (
@@ -74,7 +75,7 @@ def _date(body: dict[str, Any], name: str) -> date | None:
 
 
 def _failed(exc: DepartureError) -> Any:
-    return jsonify(error=str(exc)), exc.status
+    return error_json(exc.status, str(exc))
 
 
 @bp.post("")
@@ -131,6 +132,8 @@ def show(departure_id: int) -> Any:
         dep = _load(s, departure_id)
         page, per_page = int_arg("page", 1, 1, 10**6), int_arg("per_page", 500, 1, MAX_PER_PAGE)
         if _manages(s, user, dep):
+            # Group chats by name: the ones not known yet are asked of WeCom (groupchat/get, bounded, cached).
+            learn_chat_names(s, runtime().wecom("contact"), report.chat_ids(s, dep), utcnow())
             return jsonify(report.departure_json(s, dep, successor, page, per_page))
         # A successor has rights only through an approved departure, and only to what it hands them;
         # whether a departure exists is not for everyone else to learn.
@@ -232,7 +235,7 @@ def _signoff_call(departure_id: int, act: Any) -> Any:
             refused = exc
         out = None if refused else signoffs.status_json(s, rt.settings, dep, user.userid)
     if refused is not None:
-        return jsonify(error=str(refused)), refused.status
+        return error_json(refused.status, str(refused))
     return jsonify(out)
 
 

@@ -10,6 +10,7 @@ GET  /api/v1/collections/<id>                 with items
 GET  /api/v1/collections/<id>/letter[?format=text]       the latest 追款函 draft, with its email state
 POST /api/v1/collections/<id>/letter/send     {version?} email the latest draft, once (finance, admin)
 POST /api/v1/collections/<id>/letter/status   {status: sent|failed|bounced, reason} (finance, admin)
+POST /api/v1/collections/<id>/close           {reason?} end a task by hand (finance, admin; audited)
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from storage.receivables import (
     latest_letter,
     remember_emails,
 )
-from wecom_hr.api.auth import AccessDenied, api_user, require_roles, runtime
+from wecom_hr.api import messages
+from wecom_hr.api.auth import AccessDenied, api_user, error_json, require_roles, runtime
 from wecom_hr.receivables import email as letters
 from wecom_hr.receivables import queries
 from wecom_hr.receivables.csv_import import email_field
@@ -47,7 +49,7 @@ def _today() -> date:
 
 
 def _bad(message: str, status: int = 400) -> Any:
-    return jsonify(error=message), status
+    return error_json(status, message)
 
 
 @bp.post("/receivables")
@@ -71,7 +73,8 @@ def upsert() -> Any:
                 emails.append((customer_key(good[-1].external_userid, good[-1].customer_name), address))
         except RowError as exc:
             order_no = item.get("order_no") if isinstance(item, dict) else None
-            errors.append({"index": i, "order_no": order_no, "error": str(exc)})
+            code, message = messages.describe(400, str(exc))
+            errors.append({"index": i, "order_no": order_no, "error": str(exc), "code": code, "message": message})
     user = api_user()
     with runtime().db.session_scope() as s:
         counts = upsert_batch(s, good)
@@ -223,3 +226,23 @@ def letter_status(task_id: int) -> Any:
     except letters.LetterSendError as exc:
         return _bad(str(exc), exc.http_status)
     return jsonify(task_id=task_id, status=status, previous=before or None)
+
+
+@bp.post("/collections/<int:task_id>/close")
+@require_roles("finance", "admin")
+def close_collection(task_id: int) -> Any:
+    """Finance ends a task (settled outside the ledger, written off...). Repeating it changes nothing;
+    the customer's next item reaching the collect tier reopens the task, as after close_paid."""
+    body = request.get_json(silent=True) or {}
+    reason = str(body.get("reason") or "")[:500] if isinstance(body, dict) else ""
+    user = api_user()
+    with runtime().db.session_scope() as s:
+        task = s.get(CollectionTask, task_id)
+        if task is None:
+            return _bad(f"no collection task {task_id}", 404)
+        already = task.status == "closed"
+        if not already:
+            now = utcnow()
+            task.status, task.closed_at, task.updated_at = "closed", now, now
+            audit.record(s, user.userid, "collections.close", {"task_id": task_id, "reason": reason})
+        return jsonify(task_id=task_id, status=task.status, already_closed=already)

@@ -163,7 +163,7 @@ def search(state: CliState, query: str, time_from: str, time_to: str, sender: st
             if csv_path:
                 ids = results.export_ids(s, actor, query, filters, 1_000_000, via="cli")
                 with open(csv_path, "w", encoding="utf-8-sig", newline="") as out:
-                    out.writelines(results.csv_lines(s, ids))
+                    out.writelines(results.csv_lines(s, ids, tz=state.settings.timezone))
                 click.echo(f"{len(ids)} messages written to {csv_path}")
                 return
             found = results.find(s, actor, query, filters, page, per_page, via="cli")

@@ -1,4 +1,9 @@
-"""Reading the pool for the API: filtered pages of customers, one customer with relations and history."""
+"""Reading the pool for the API: filtered pages of customers, one customer with relations and history.
+
+One customer's JSON carries names for what people read: ``member_names`` for every member it mentions
+(relations, history, 首个跟进人) and company tags with their ``tag_name`` — an id WeCom sent without
+its name (batch/get_by_user, events) is named from any relation in the pool that has it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage import directory
@@ -76,6 +81,48 @@ def _owners(session: Session, exts: list[str]) -> dict[str, list[str]]:
 
 # What one member wrote about the customer on their own relation: not for a colleague who shares it.
 PRIVATE_FIELDS = ("remark", "description", "remark_corp_name", "remark_mobiles", "tags", "state")
+MEMBER_KEYS = ("userid", "new_userid", "first_owner")  # history fields whose values are member userids
+TAG_LOOKUP_ROWS = 200
+
+
+def _tags_in(value: Any) -> list[dict[str, Any]]:
+    """Every tag dict inside a relation's tags or a history change (lists, or [old, new] pairs)."""
+    if isinstance(value, dict):
+        return [value] if "tag_id" in value or "tag_name" in value else []
+    if isinstance(value, list):
+        return [t for v in value for t in _tags_in(v)]
+    return []
+
+
+def tag_names(session: Session, tags: list[dict[str, Any]]) -> dict[str, str]:
+    """tag_id -> tag_name for the company tags given, looking in the pool for those sent without a name."""
+    known = {str(t["tag_id"]): str(t["tag_name"]) for t in tags if t.get("tag_id") and t.get("tag_name")}
+    unknown = sorted({str(t["tag_id"]) for t in tags if t.get("tag_id")} - set(known))
+    if unknown:
+        text = cast(CustomerFollow.tags, String)
+        rows = session.scalars(select(CustomerFollow.tags).where(or_(*(text.contains(i, autoescape=True)
+                                                                       for i in unknown))).limit(TAG_LOOKUP_ROWS))
+        for row in rows:
+            known.update({str(t["tag_id"]): str(t["tag_name"]) for t in _tags_in(row)
+                          if str(t.get("tag_id")) in unknown and t.get("tag_name")})
+    return known
+
+
+def _named_tags(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, list):
+        return [_named_tags(v, names) for v in value]
+    if isinstance(value, dict) and value.get("tag_id") and not value.get("tag_name") and value["tag_id"] in names:
+        return {**value, "tag_name": names[value["tag_id"]]}
+    return value
+
+
+def _member_ids(customer: Customer, episodes: list[CustomerFollow], changes: list[CustomerChange]) -> set[str]:
+    ids = {customer.first_owner, *(e.userid for e in episodes), *(c.userid or "" for c in changes)}
+    for c in changes:
+        for key in MEMBER_KEYS:
+            value = (c.changes or {}).get(key)
+            ids.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+    return {i for i in ids if i}
 
 
 def customer_detail(session: Session, customer: Customer, may_read: Callable[[str], bool] = lambda _: True
@@ -83,20 +130,27 @@ def customer_detail(session: Session, customer: Customer, may_read: Callable[[st
     """The customer, relations and history; ``may_read(userid)`` says whose private fields
     (remark, description, mobile numbers, tags) the caller may read — others' are withheld."""
     episodes = follows_of(session, customer.external_userid)
-    names = {u: directory.display_name(session, u) for u in {e.userid for e in episodes}}
+    changes = history_of(session, customer.external_userid)
+    names = {u: directory.display_name(session, u) for u in _member_ids(customer, episodes, changes)}
+    tags = tag_names(session, _tags_in([e.tags for e in episodes] + [(c.changes or {}).get("tags") for c in changes]))
 
     def relation(e: CustomerFollow) -> dict[str, Any]:
         out = relation_json(e, names)
+        out["tags"] = _named_tags(out["tags"], tags)
         return out if may_read(e.userid) else {**out, **dict.fromkeys(PRIVATE_FIELDS), "private": True}
 
     def change(c: CustomerChange) -> dict[str, Any]:
         out = change_json(c)
+        if "tags" in (out["changes"] or {}):
+            out["changes"] = {**out["changes"], "tags": _named_tags(out["changes"]["tags"], tags)}
+        out["member_name"] = names.get(c.userid, c.userid) if c.userid else None
         return out if not c.userid or may_read(c.userid) else {**out, "changes": {}, "private": True}
 
-    return {"customer": dict(customer_json(customer), note=customer.note),
+    return {"customer": dict(customer_json(customer), note=customer.note,
+                             first_owner_name=names.get(customer.first_owner, customer.first_owner)),
             "relations": {"current": [relation(e) for e in episodes if e.is_open],
                           "past": [relation(e) for e in episodes if not e.is_open]},
-            "history": [change(c) for c in history_of(session, customer.external_userid)]}
+            "history": [change(c) for c in changes], "member_names": names}
 
 
 def customer_json(c: Customer) -> dict[str, Any]:

@@ -1,14 +1,19 @@
-"""The report: a departure as JSON (API and CLI) — state, per-customer states, chats, receivables, cards."""
+"""The report: a departure as JSON (API and CLI) — state, per-customer states, chats, receivables, cards.
+
+A group chat is listed by its name when WeCom's groupchat/get gave one (storage.groupchat_names: the
+archive and ``learn_chat_names`` fill it), else by its id; ``chat_id`` is always there.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage import directory
+from storage import directory, groupchat_names
 from storage.db import iso
 from storage.departures import (
     CUSTOMER,
@@ -35,8 +40,9 @@ def summary_json(session: Session, dep: Departure) -> dict[str, Any]:
             "completed_at": iso(dep.completed_at)}
 
 
-def item_json(row: DepartureItem) -> dict[str, Any]:
-    return {"ref": row.ref, "name": row.name, "status": row.status,
+def item_json(row: DepartureItem, chat_names: dict[str, str] | None = None) -> dict[str, Any]:
+    name = (chat_names or {}).get(row.ref) or row.name
+    return {"ref": row.ref, "name": name, "status": row.status,
             "status_text": texts.result_text(row.status, row.errcode), "errcode": row.errcode,
             "successor": row.successor, "takeover": row.takeover,
             "requested_at": iso(row.requested_at), "finished_at": iso(row.finished_at), **_public(row.detail)}
@@ -46,6 +52,18 @@ def _public(detail: dict[str, Any]) -> dict[str, Any]:
     keep = ("corp_name", "remark", "last_contact", "added_at", "in_pool", "in_wecom", "fail_reason", "late",
             "last_chat", "no_chat_90d", "open_receivables", "receivables_outstanding")  # 离职前核查 (issue 17)
     return {k: detail[k] for k in keep if k in detail}
+
+
+def chats_json(session: Session, dep: Departure,
+               keep: Callable[[DepartureItem], bool] = lambda _: True) -> list[dict[str, Any]]:
+    rows = [r for r in items(session, dep.id, GROUP_CHAT) if keep(r)]
+    names = groupchat_names.names_of(session, (r.ref for r in rows))
+    return [dict(item_json(r, names), chat_id=r.ref) for r in rows]
+
+
+def chat_ids(session: Session, dep: Departure) -> list[str]:
+    """The departure's group chats, for learn_chat_names (wecom_hr.archive.results) to name them."""
+    return [r.ref for r in items(session, dep.id, GROUP_CHAT)]
 
 
 def customers_page(session: Session, dep: Departure, successor: str | None, page: int, per_page: int) -> dict[str, Any]:
@@ -77,8 +95,7 @@ def departure_json(session: Session, dep: Departure, successor: str | None = Non
                    per_page: int = 500) -> dict[str, Any]:
     return {**summary_json(session, dep),
             "customers": customers_page(session, dep, successor, page, per_page),
-            "group_chats": {"counts": status_counts(session, dep.id, GROUP_CHAT),
-                            "items": [item_json(r) for r in items(session, dep.id, GROUP_CHAT)]},
+            "group_chats": {"counts": status_counts(session, dep.id, GROUP_CHAT), "items": chats_json(session, dep)},
             "receivables": receivables_json(session, dep),
             "cards": [{"task_id": c.task_id, "card_type": c.card_type, "approvers": c.approvers, "status": c.status,
                        "decision": c.decision, "decided_by": c.decided_by, "decided_at": iso(c.decided_at)}
@@ -89,8 +106,8 @@ def successor_json(session: Session, dep: Departure, successor: str, page: int =
                    per_page: int = 500) -> dict[str, Any]:
     """What a successor of an approved departure may read: who left, when, and only the customers,
     group chats and receivables handed to them — no HR note, approvers or others' shares."""
-    chats = [item_json(r) for r in items(session, dep.id, GROUP_CHAT)
-             if ((r.takeover if r.status == DONE else None) or r.successor or dep.successor) == successor]
+    chats = chats_json(session, dep, lambda r: ((r.takeover if r.status == DONE else None) or r.successor
+                                                or dep.successor) == successor)
     mine = [r for r in receivables_json(session, dep)["items"] if r["successor"] == successor]
     return {"id": dep.id, "userid": dep.userid, "member_name": dep.member_name, "state": dep.state,
             "last_day": dep.last_day.isoformat(), "viewer": "successor",

@@ -2,6 +2,7 @@
 and CSV export come from /api/v1/archive), watch-list rules and alerts, and the audit log (admin).
 
 Customer names for the hit list come from the pool: compliance and admin see every customer there.
+The 发送人 / 客户 / 群聊 filters take names; the page suggests them (/api/v1/archive/suggestions).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from sqlalchemy import select
 
 from storage.archive_query import QueryError
 from storage.customers import Customer
+from wecom_hr.api import messages
 from wecom_hr.api.auth import runtime
-from wecom_hr.archive.filters import FilterError, from_args
+from wecom_hr.archive.filters import FilterError, from_args, resolve
 from wecom_hr.web import texts
 from wecom_hr.web.archive_chart import hits_chart
 from wecom_hr.web.pages import render
@@ -34,9 +36,9 @@ def _chart(viewer: Viewer) -> tuple[Markup | None, str]:
     try:
         filters = from_args(request.args, tz)
         with runtime().db.session_scope() as s:
-            return hits_chart(s, viewer.userid, q, filters, tz), ""
-    except (FilterError, QueryError) as exc:
-        return None, str(exc)  # the hit list shows the API's own message for the same problem
+            return hits_chart(s, viewer.userid, q, resolve(s, filters), tz), ""
+    except (FilterError, QueryError) as exc:  # the hit list explains it too; here in Chinese, once
+        return None, messages.describe(400, str(exc))[1]
 
 
 @bp.get("/archive")

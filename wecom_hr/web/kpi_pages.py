@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, request
 from markupsafe import Markup
 
+from wecom_hr.api import messages
 from wecom_hr.api.auth import AccessDenied, ApiUser, runtime
 from wecom_hr.api.kpis import period_from_args
 from wecom_hr.kpi.anomaly import weekly
@@ -76,7 +77,7 @@ def kpi_table(viewer: Viewer) -> Any:
     try:
         period = period_from_args(settings)
     except AccessDenied as exc:
-        return render("web/message.html", viewer, "kpis", message=str(exc)), 400
+        return render("web/message.html", viewer, "kpis", message=messages.describe(400, str(exc))[1]), 400
     key = request.args.get("sort", "name")
     key = key if key in texts.KPI_COLUMNS else "name"
     descending = request.args.get("dir", "asc") == "desc"

@@ -12,11 +12,12 @@ from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select
 
 from storage import directory
+from storage.db import utcnow
 from storage.departures import Departure, get
-from wecom_hr.api.auth import runtime
+from wecom_hr.api.auth import api_user, runtime
 from wecom_hr.departures import report, signoffs
-from wecom_hr.web import texts
-from wecom_hr.web.roles import Viewer, api_viewer, page, refused
+from wecom_hr.web import texts, todo
+from wecom_hr.web.roles import Viewer, api_viewer, page, refused, viewer_of
 
 bp = Blueprint("pages", __name__, url_prefix="/console")
 TEAM_DEPARTURES = 200
@@ -29,8 +30,25 @@ def render(template: str, viewer: Viewer, active: str, **context: Any) -> str:
 @bp.get("/")
 @page("customers")  # every signed-in member may open the console
 def home(viewer: Viewer) -> str:
+    """What waits for this member (approvals, sign-offs, cases, hits, overdue items, departures), then the areas."""
     areas = [(area, label, path, texts.AREA_HINTS[area]) for area, label, path in viewer.menu]
-    return render("web/home.html", viewer, "", areas=areas)
+    return render("web/home.html", viewer, "", areas=areas, sections=_todos(viewer),
+                  kpis=viewer.may("kpis") and viewer.has_content("kpis"), todo_empty=texts.TODO_EMPTY,
+                  todo_kpis=texts.TODO_KPIS, todo_areas=texts.TODO_AREAS)
+
+
+def _todos(viewer: Viewer) -> list[todo.Section]:
+    rt = runtime()
+    with rt.db.session_scope() as s:
+        return todo.todos(s, rt.settings, viewer, utcnow())
+
+
+@bp.get("/api/todo")
+def todo_list() -> Any:
+    """The home page's to-dos as JSON: {sections: [{key, title, count, link, summary, more, lines: [{text,
+    detail, link}]}]}, scoped to the caller like the pages they link to."""
+    viewer = viewer_of(api_user())  # the session or a bearer token; 401 without either
+    return jsonify(sections=[section.as_json() for section in _todos(viewer)])
 
 
 def _departments() -> list[tuple[int, str]]:

@@ -2,20 +2,26 @@
 script from /api/v1/receivables and /api/v1/collections) and the aging summary as JSON.
 
 Finance and admin see everything; a manager sees the team, a salesperson their own (the same
-scope as the receivables API). Collections and dunning letters are for finance and admin.
+scope as the receivables API). Collections and dunning letters are for finance and admin, and so is
+the CSV import (POST /console/receivables/import: a form upload, answered with the page and the
+import's line-by-line report; guard.py checks the CSRF field).
 """
 
 from __future__ import annotations
 
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from markupsafe import Markup
+from werkzeug.utils import secure_filename
 
 from storage.db import utcnow
 from wecom_hr.api.auth import runtime
 from wecom_hr.receivables import queries
+from wecom_hr.receivables.csv_import import CsvFileError, ImportReport, import_csv
 from wecom_hr.receivables.settings import from_settings
 from wecom_hr.web import texts
 from wecom_hr.web.aging import BUCKETS, Aging, CurrencyAging, aging, aging_json
@@ -24,6 +30,7 @@ from wecom_hr.web.pages import render
 from wecom_hr.web.roles import Viewer, api_viewer, page
 
 bp = Blueprint("receivables", __name__, url_prefix="/console")
+SHOWN_ERRORS = 200  # bad rows listed on the page; the rest are counted
 
 
 def shown(amount: Decimal, currency: str) -> str:
@@ -49,9 +56,7 @@ def charts_for(result: Aging, c: CurrencyAging) -> tuple[Markup, Markup]:
     return by_bucket, by_person
 
 
-@bp.get("/receivables")
-@page("receivables")
-def receivables(viewer: Viewer) -> str:
+def _page(viewer: Viewer, status: int = 200, **extra: Any) -> tuple[str, int]:
     result = _aging_for(viewer.userid, viewer.roles)
     sections = []
     for c in result.currencies:
@@ -61,7 +66,35 @@ def receivables(viewer: Viewer) -> str:
                          "amounts": {b: shown(c.overall.amounts[b], c.currency) for b in BUCKETS},
                          "by_bucket": by_bucket, "by_person": by_person})
     return render("web/receivables.html", viewer, "receivables", as_of=result.as_of, sections=sections,
-                  labels=texts.AGING_LABELS, buckets=BUCKETS, collections=viewer.may("collections"))
+                  labels=texts.AGING_LABELS, buckets=BUCKETS, collections=viewer.may("collections"),
+                  shown_errors=SHOWN_ERRORS, **extra), status
+
+
+@bp.get("/receivables")
+@page("receivables")
+def receivables(viewer: Viewer) -> tuple[str, int]:
+    return _page(viewer)
+
+
+def _import(upload: Any, actor: str) -> ImportReport:
+    """The upload goes to a temporary file (import_csv streams from a path, batch by batch)."""
+    with tempfile.TemporaryDirectory(prefix="wecom-hr-import-") as folder:
+        path = Path(folder) / (secure_filename(upload.filename or "") or "upload.csv")
+        upload.save(path)
+        return import_csv(runtime().db, path, from_settings(runtime().settings).ledger, actor=actor)
+
+
+@bp.post("/receivables/import")
+@page("collections")  # finance and admin
+def import_file(viewer: Viewer) -> tuple[str, int]:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _page(viewer, 400, import_error=texts.IMPORT_NO_FILE)
+    try:
+        report = _import(upload, viewer.userid)
+    except CsvFileError as exc:
+        return _page(viewer, 400, import_error=f"{texts.IMPORT_FILE_REFUSED}{exc}")
+    return _page(viewer, import_report=report)
 
 
 @bp.get("/api/aging")

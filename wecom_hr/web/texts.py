@@ -80,7 +80,8 @@ UI: dict[str, object] = {
                      "archive.chart": "命中趋势", "archive.rule.create": "新增预警规则",
                      "archive.rule.delete": "删除预警规则", "receivables.upsert": "导入应收",
                      "receivables.payment": "登记回款", "receivables.followup": "账款跟进",
-                     "receivables.reminders": "逾期提醒"},
+                     "receivables.reminders": "逾期提醒", "receivables.import": "导入应收 CSV",
+                     "collections.close": "结束催收"},
 }
 
 # Exit questionnaire (离职问卷) and departure analysis (离职分析报告), issue 17.
@@ -91,3 +92,34 @@ ANALYSIS_REASONS_CHART = "离职原因（按最后工作日所在月份）"
 ANALYSIS_LOSS_CHART = "交接后 90 天客户流失率（按部门）"
 ANALYSIS_RECOVERY_CHART = "交接后应收回款率（按部门）"
 ANALYSIS_UNKNOWN_DEPT = "未知部门"
+
+# Finance actions on the receivables page: CSV import, payments, closing a collection task (issue 20).
+IMPORT_NO_FILE = "请选择要导入的 CSV 文件"
+IMPORT_FILE_REFUSED = "文件未导入："
+UI.update({"record_payment": "登记回款", "payment_amount": "回款金额", "paid_on": "回款日期",
+           "payment_reference": "流水号（选填）", "payment_recorded": "已登记回款", "cancel": "取消",
+           "close_task": "结束任务", "close_task_confirm": "确定结束该客户的催收吗？再有账款进入催收时会重新打开。",
+           "task_closed": "任务已结束", "note_overdue": "待补跟进说明", "save": "保存"})
+
+# The home page's to-dos (/console/, /console/api/todo), issue 20 item 2.
+TODO_TITLES = {"approvals": "待我审批的离职交接", "signoffs": "待我签字的交接清单", "risk": "未结风险案件",
+               "watch_hits": "新的预警命中", "overdue_own": "我的逾期应收", "overdue_team": "团队逾期应收",
+               "overdue_all": "全部逾期应收", "collections": "进行中的催收任务", "departures": "进行中的离职交接"}
+TODO_EMPTY = "暂无待办事项"
+TODO_MORE = "查看全部 {count} 项"
+TODO_KPIS = "查看销售KPI"
+TODO_AREAS = "常用入口"
+
+# Error pages (web/error.html) for pages that are not JSON, issue 20 item 4. status -> (title, what to do).
+ERROR_PAGES = {400: ("请求有误", "请检查地址或填写的内容后重试。"),
+               401: ("请先登录", "登录已过期，请从企业微信重新打开。"),
+               403: ("无权访问", "您的角色无权查看此页面；如需开通，请联系管理员。"),
+               404: ("找不到页面", "您要找的页面不存在，或地址有误。"),
+               405: ("不支持的操作", "该页面不支持这种请求方式，请从菜单重新进入。"),
+               409: ("操作冲突", "该记录的状态已变化，请刷新后重试。"),
+               410: ("已失效", "该链接已失效。"),
+               413: ("内容过大", "上传的内容不能超过 16 MB。"),
+               429: ("操作过于频繁", "请稍等一分钟再试。"),
+               500: ("服务器出错了", "请稍后重试；如果一直出现，请把下面的错误编号告诉管理员。")}
+ERROR_REFERENCE = "错误编号"
+ERROR_HOME = "返回首页"

@@ -1,12 +1,14 @@
 /* Archive search: hits with highlighted snippets (/api/v1/archive/search), the conversation around a
- * hit (/messages/<msgid>/context) and the CSV export link with the same query. */
+ * hit (/messages/<msgid>/context) and the CSV export link with the same query. The 发送人 / 客户 / 群聊
+ * inputs suggest names as one types (/suggestions); the API turns the names back into ids. */
 "use strict";
 (function () {
-  const { T, api, h, clear, message, failed, fillForm, params, pager, when, marked, highlight, memberNames } = window.WH;
+  const { T, api, h, clear, message, failed, fillForm, params, pager, when, marked, highlight } = window.WH;
   const FIELDS = ["q", "sender", "customer", "room", "msgtype", "from", "to"];
   const box = document.getElementById("hit-list");
   const form = document.getElementById("filters");
-  let names = {};
+  const SUGGEST_DELAY_MS = 200;
+  let roomNames = {};
 
   function terms(q) {
     const out = [];
@@ -18,30 +20,47 @@
     return out;
   }
 
-  function nameOf(id) { return names[id] || id; }
+  /* Suggestions for a filter input, as the person types: the datalist offers names (with the kind). */
+  function suggest(input) {
+    const list = document.getElementById(input.getAttribute("list"));
+    let timer = null, asked = "";
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      const text = input.value.trim();
+      if (!text || text === asked) return;
+      timer = setTimeout(async () => {
+        asked = text;
+        try {
+          const data = await api("/api/v1/archive/suggestions?field=" + input.dataset.suggest + "&q=" + encodeURIComponent(text));
+          if (input.value.trim() === text) clear(list, data.suggestions.map((s) => h("option", { value: s.value }, s.kind_label)));
+        } catch (err) { /* no suggestions: the field still takes a name or an id */ }
+      }, SUGGEST_DELAY_MS);
+    });
+  }
 
-  async function loadNames(items) {
-    const members = await memberNames();
-    const external = [...new Set(items.flatMap((m) => [m.sender, m.customer]).filter((id) => id && !members[id] && !names[id]))];
-    let customers = {};
-    if (external.length) customers = await api("/console/api/customer-names?ids=" + encodeURIComponent(external.join(","))).catch(() => ({}));
-    names = Object.assign({}, names, members, customers);
-    const list = document.getElementById("member-list");
-    if (list && !list.children.length) clear(list, Object.entries(members).map(([id, n]) => h("option", { value: id }, n)));
+  function roomText(m) { return m.room ? "群聊 " + (roomNames[m.room] || m.room_name || m.room) : "单聊"; }
+
+  /* Group chats the server had no name for yet: it asks WeCom (groupchat/get) and the page fills them in. */
+  async function loadRoomNames(items) {
+    const missing = [...new Set(items.filter((m) => m.room && !roomNames[m.room] && (!m.room_name || m.room_name === m.room)).map((m) => m.room))];
+    if (!missing.length) return;
+    const found = await api("/api/v1/archive/room-names?ids=" + encodeURIComponent(missing.join(","))).catch(() => ({}));
+    roomNames = Object.assign({}, roomNames, found);
+    for (const el of box.querySelectorAll("[data-room]")) if (found[el.dataset.room]) el.textContent = "群聊 " + found[el.dataset.room];
   }
 
   function meta(m) {
     return h("div", { class: "meta" },
       h("span", null, when(m.time)),
-      h("span", null, nameOf(m.sender) + (m.customer && m.customer !== m.sender ? " ↔ " + nameOf(m.customer) : "")),
-      h("span", null, m.room ? "群聊 " + m.room : "单聊"),
+      h("span", null, m.sender_name + (m.customer && m.customer !== m.sender ? " ↔ " + m.customer_name : "")),
+      h("span", { dataset: m.room ? { room: m.room } : null }, roomText(m)),
       h("span", null, (T.msgtype[m.msgtype] || m.msgtype) + (m.revoked_by ? " · 已撤回" : "")));
   }
 
   function bubble(m, focus, words) {
     const external = m.sender && (m.sender.startsWith("wm") || m.sender.startsWith("wo"));
     return h("div", { class: "bubble" + (external ? " external" : "") + (focus ? " focus" : ""), dataset: { msgid: m.msgid } },
-      h("div", { class: "meta" }, nameOf(m.sender), " · ", when(m.time)),
+      h("div", { class: "meta" }, m.sender_name, " · ", when(m.time)),
       h("div", null, highlight(m.text || "[" + (T.msgtype[m.msgtype] || m.msgtype) + "]", words)));
   }
 
@@ -50,7 +69,6 @@
     message(panel, T.loading);
     try {
       const data = await api("/api/v1/archive/messages/" + encodeURIComponent(msgid) + "/context");
-      await loadNames([data.message, ...data.before, ...data.after]);
       clear(panel, h("div", { class: "meta" }, T.context, "（", data.before.length, " + 1 + ", data.after.length, "）"),
         data.before.map((m) => bubble(m, false, words)), bubble(data.message, true, words),
         data.after.map((m) => bubble(m, false, words)));
@@ -78,15 +96,16 @@
     message(box, T.loading);
     try {
       const data = await api("/api/v1/archive/search?" + query);
-      await loadNames(data.hits);
       const words = terms(p.get("q"));
-      clear(box, h("p", { class: "muted", id: "hit-total" }, `共 ${data.total} 条`),
+      clear(box, data.total ? h("p", { class: "muted", id: "hit-total" }, `共 ${data.total} 条`) : null,
         data.hits.length ? h("ul", { class: "hits" }, data.hits.map((m) => hit(m, words))) : h("p", { class: "muted" }, T.empty),
         pager(data.page, data.per_page, data.total));
+      loadRoomNames(data.hits);
     } catch (err) { failed(box, err); }
   }
 
   fillForm(form);
+  for (const input of form.querySelectorAll("input[data-suggest]")) suggest(input);
   const direct = params().get("context");
   if (direct) {
     const panel = h("div", { class: "conversation" });

@@ -7,8 +7,9 @@
   const T = textsNode ? JSON.parse(textsNode.textContent) : {};
   const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
+  /* code: the API's stable English code; message: its Chinese explanation (wecom_hr/api/messages.py). */
   class ApiError extends Error {
-    constructor(status, message) { super(message); this.status = status; }
+    constructor(status, message, code) { super(message); this.status = status; this.code = code || ""; }
   }
 
   async function api(path, options) {
@@ -27,7 +28,10 @@
     }
     const type = res.headers.get("Content-Type") || "";
     const body = type.includes("json") ? await res.json() : await res.text();
-    if (!res.ok) throw new ApiError(res.status, (body && body.error) || T.error);
+    if (!res.ok) {
+      const said = body && typeof body === "object" ? body : {};
+      throw new ApiError(res.status, said.message || said.error || T.error, said.code);
+    }
     return body;
   }
 
@@ -53,7 +57,8 @@
   function message(el, text, isError) { clear(el, h("p", { class: isError ? "message error" : "message" }, text)); }
 
   function failed(el, err) {
-    const text = err.status === 403 ? T.forbidden : err.status === 404 ? T.not_found : (err.message || T.error);
+    const generic = err.status === 403 ? T.forbidden : err.status === 404 ? T.not_found : T.error;
+    const text = (err.code && err.message) || generic;
     message(el, text, true);
   }
 
@@ -74,12 +79,14 @@
     for (const el of form.elements) if (el.name && p.has(el.name)) el.value = p.get(el.name);
   }
 
+  /* Nothing when the list is empty (the list says 没有记录 itself); a page past the last one is
+   * replaced by the last page, so an old link or a shrunken list never shows "第 99 / 1 页". */
   function pager(page, perPage, total) {
+    if (!total) return null;
     const pages = Math.max(1, Math.ceil(total / perPage));
-    const link = (n, label) => {
-      const p = params(); p.set("page", String(n));
-      return h("a", { href: "?" + p.toString() }, label);
-    };
+    const href = (n) => { const p = params(); p.set("page", String(n)); return "?" + p.toString(); };
+    if (page > pages) { location.replace(href(pages)); page = pages; }
+    const link = (n, label) => h("a", { href: href(n) }, label);
     const info = T.page.replace("{page}", page).replace("{pages}", pages).replace("{total}", total);
     return h("nav", { class: "pager" }, page > 1 ? link(page - 1, T.prev) : null, h("span", null, info),
       page < pages ? link(page + 1, T.next) : null);

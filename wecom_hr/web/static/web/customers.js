@@ -26,14 +26,27 @@
     } catch (err) { failed(box, err); }
   }
 
-  /* What changed, in words: only fields people know by name; "old → new" for edits. */
-  function changeText(changes) {
+  const MEMBER_KEYS = ["userid", "new_userid", "first_owner"];
+  const tagName = (t) => (t && typeof t === "object" ? t.tag_name || t.name || t.tag_id : t);
+  const tagList = (tags) => (tags || []).map(tagName).join("、") || "—";
+
+  /* What changed, in words: only fields people know by name; "old → new" for edits. Members by name
+   * (the API's member_names), tags by tag_name. */
+  function changeText(changes, names) {
     const show = (v) => (v === null || v === undefined || v === "" ? "—" : Array.isArray(v) ? v.length + " 项"
       : typeof v === "string" && /^\d{4}-\d\d-\d\dT/.test(v) ? when(v) : String(v));
+    const member = (v) => (v ? names[v] || v : "—");
     return Object.entries(changes || {}).map(([key, value]) => {
       if (key === "reason") return (T.end_reason[value] || value);
       const label = T.field[key];
       if (!label) return null;
+      if (key === "tags") {
+        const pair = Array.isArray(value) && value.length === 2 && value.every(Array.isArray);
+        return `${label}：` + (pair ? `${tagList(value[0])} → ${tagList(value[1])}` : tagList(value));
+      }
+      if (MEMBER_KEYS.includes(key)) {
+        return `${label}：` + (Array.isArray(value) ? value.map(member).join(" → ") : member(value));
+      }
       if (Array.isArray(value) && value.length === 2 && key !== "remark_mobiles" && key !== "tags") {
         return `${label}：${show(value[0])} → ${show(value[1])}`;
       }
@@ -46,7 +59,7 @@
     const cols = [
       { label: "成员", value: (r) => r.member_name },
       { label: "备注", value: (r) => r.remark || "—" },
-      { label: "标签", value: (r) => (r.tags || []).map((t) => (typeof t === "object" ? t.tag_name || t.name || t.tag_id : t)).join("、") || "—" },
+      { label: "标签", value: (r) => tagList(r.tags) },
       { label: "开始", value: (r) => when(r.createtime || r.opened_at) },
     ];
     if (past) {
@@ -59,18 +72,18 @@
 
   async function showDetail(box) {
     try {
-      const [data, names] = await Promise.all([
-        api("/api/v1/customers/" + encodeURIComponent(box.dataset.id)), memberNames()]);
+      const data = await api("/api/v1/customers/" + encodeURIComponent(box.dataset.id));
+      const names = data.member_names || {};
       const c = data.customer;
       const facts = [["企业", c.corp_full_name || c.corp_name], ["职位", c.position],
-        ["类型", c.type === 2 ? "企业微信用户" : "微信用户"], ["首个跟进人", names[c.first_owner] || c.first_owner],
+        ["类型", c.type === 2 ? "企业微信用户" : "微信用户"], ["首个跟进人", c.first_owner_name || names[c.first_owner] || c.first_owner],
         ["添加时间", when(c.created_at)], ["备注", c.note]];
       const history = data.history.map((e) => {
         const alert = e.kind === "relation_ended" && ALERT_REASONS.includes((e.changes || {}).reason);
         return h("li", { class: alert ? "alert" : null },
           h("strong", null, T.history_kind[e.kind] || e.kind), " ",
-          h("small", null, when(e.occurred_at || e.at), e.userid ? " · " + (names[e.userid] || e.userid) : ""),
-          h("div", null, changeText(e.changes)));
+          h("small", null, when(e.occurred_at || e.at), e.userid ? " · " + (e.member_name || names[e.userid] || e.userid) : ""),
+          h("div", null, changeText(e.changes, names)));
       });
       clear(box,
         h("h1", null, c.name || c.external_userid, " ", status("customer_status", c.status)),

@@ -1,8 +1,9 @@
-/* Receivables: the overdue list with follow-up notes (/api/v1/receivables), collection tasks and
- * their dunning letters (/api/v1/collections). The aging charts are drawn by the server. */
+/* Receivables: the overdue list with follow-up notes (/api/v1/receivables, ?note_overdue= filter),
+ * payments recorded by finance, collection tasks with their dunning letters and closing
+ * (/api/v1/collections). The aging charts and the CSV import are the server's. */
 "use strict";
 (function () {
-  const { T, api, h, clear, message, failed, table, params, pager, status, when, money, memberNames } = window.WH;
+  const { T, api, h, clear, message, failed, table, params, fillForm, pager, status, when, money, memberNames } = window.WH;
 
   function noteOf(r) {
     if (!r.followup) return "—";
@@ -28,11 +29,40 @@
     clear(cell, form);
   }
 
+  /* Finance records a payment against one item: POST /api/v1/receivables/<order_no>/payments. */
+  function paymentForm(r, cell, reload) {
+    const msg = h("div");
+    const form = h("form", { class: "payment-form" },
+      h("label", null, T.payment_amount, h("input", { name: "amount", inputmode: "decimal", required: true, value: r.outstanding })),
+      h("label", null, T.paid_on, h("input", { name: "paid_on", type: "date" })),
+      h("label", null, T.payment_reference, h("input", { name: "reference", maxlength: 128 })),
+      h("div", { class: "actions" }, h("button", { type: "submit" }, T.record_payment),
+        h("button", { type: "button", class: "ghost", on: { click: reload } }, T.cancel), msg));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = { amount: form.amount.value.trim(), paid_on: form.paid_on.value || null,
+        reference: form.reference.value.trim() || null };
+      try {
+        await api("/api/v1/receivables/" + encodeURIComponent(r.order_no) + "/payments", { method: "POST", json: body });
+        reload();
+      } catch (err) { message(msg, err.message, true); }
+    });
+    clear(cell, form);
+  }
+
+  function overdueQuery() {
+    const p = params();
+    const q = new URLSearchParams({ overdue: "true", page: p.get("page") || "1" });
+    if (p.get("note_overdue")) q.set("note_overdue", p.get("note_overdue"));
+    return q;
+  }
+
   async function showOverdue(box) {
-    const page = params().get("page") || "1";
+    const filters = document.getElementById("overdue-filters");
+    if (filters) fillForm(filters);
+    const payments = box.dataset.payments === "1";
     try {
-      const [data, names] = await Promise.all([api(`/api/v1/receivables?overdue=true&page=${encodeURIComponent(page)}`),
-        memberNames()]);
+      const [data, names] = await Promise.all([api("/api/v1/receivables?" + overdueQuery()), memberNames()]);
       if (!data.items.length) { clear(box, h("p", { class: "muted" }, T.empty)); return; }
       const reload = () => showOverdue(box);
       clear(box, table([
@@ -42,10 +72,16 @@
         { label: "到期日", value: (r) => r.due_on },
         { label: "逾期天数", num: true, value: (r) => String(r.days_overdue) },
         { label: "未收金额", num: true, value: (r) => money(r.outstanding, r.currency) },
-        { label: "状态", value: (r) => status("receivable_status", r.status) },
+        { label: "状态", value: (r) => r.note_overdue
+          ? h("span", null, status("receivable_status", r.status), " ", h("span", { class: "status note_overdue" }, T.note_overdue))
+          : status("receivable_status", r.status) },
         { label: "跟进说明", value: (r) => {
           const cell = h("div", { class: "note" }, noteOf(r), " ");
           cell.append(h("button", { type: "button", class: "link", on: { click: () => noteForm(r, cell, reload) } }, T.add_note));
+          if (payments) {
+            cell.append(" · ", h("button", { type: "button", class: "link record-payment",
+              on: { click: () => paymentForm(r, cell, reload) } }, T.record_payment));
+          }
           return cell;
         } },
       ], data.items), pager(data.page, data.per_page, data.total));
@@ -63,7 +99,16 @@
     } catch (err) { failed(panel, err); }
   }
 
+  async function closeTask(task, cell, reload) {
+    if (!window.confirm(T.close_task_confirm)) return;
+    try {
+      await api(`/api/v1/collections/${task.id}/close`, { method: "POST", json: {} });
+      reload();
+    } catch (err) { message(cell, err.message, true); }
+  }
+
   async function showCollections(box, panel) {
+    const reload = () => showCollections(box, panel);
     try {
       const data = await api("/api/v1/collections?status=open");
       if (!data.items.length) { clear(box, h("p", { class: "muted" }, T.empty)); return; }
@@ -77,6 +122,12 @@
         { label: T.letter, value: (t) => t.letter_version
           ? h("button", { type: "button", class: "link", on: { click: () => showLetter(t, panel) } }, `${T.letter} v${t.letter_version}`)
           : "—" },
+        { label: "操作", value: (t) => {
+          const cell = h("div");
+          cell.append(h("button", { type: "button", class: "ghost small close-task",
+            on: { click: () => closeTask(t, cell, reload) } }, T.close_task));
+          return cell;
+        } },
       ], data.items), data.total > data.items.length ? h("p", { class: "muted" }, `共 ${data.total} 个任务`) : null);
     } catch (err) { failed(box, err); }
   }
