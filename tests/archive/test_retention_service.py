@@ -216,6 +216,7 @@ def test_alert_cards_quoting_purged_chats_are_forgotten_with_them(env: WecomEnv)
     with env.runtime.db.session_scope() as s:
         for key, kind, at in (("archive-watch:r:m1", "archive_watch", old),
                               ("archive-digest:old", "archive_digest", old),
+                              ("risk:1", "risk_alert", old),  # a 跑单 card quotes the chat too
                               ("archive-watch:r:m25", "archive_watch", recent),
                               ("pending-old", "archive_watch", old),
                               ("departure-card:1", "departure_card", old)):
@@ -223,8 +224,8 @@ def test_alert_cards_quoting_purged_chats_are_forgotten_with_them(env: WecomEnv)
         s.execute(update(outbox.OutboxMessage).where(outbox.OutboxMessage.key != "pending-old")
                   .values(status=outbox.SENT))
 
-    assert retention.purge(env.runtime, NOW, dry_run=True)["alerts_to_forget"] == 2
-    assert retention.purge(env.runtime, NOW)["alerts_forgotten"] == 2
+    assert retention.purge(env.runtime, NOW, dry_run=True)["alerts_to_forget"] == 3
+    assert retention.purge(env.runtime, NOW)["alerts_forgotten"] == 3
     with env.runtime.db.session_scope() as s:
         left = set(s.scalars(select(outbox.OutboxMessage.key)))
     # Recent alerts, one still to deliver, and other features' messages stay.

@@ -20,8 +20,8 @@ from wecom_hr.archive import metrics
 from wecom_hr.archive.service import LOCK, LOCK_TTL, archive_settings
 from wecom_hr.archive.settings import ArchiveSettings
 
-# Outbox messages that quote archived chats (watch-list cards, the daily digest).
-QUOTING_KINDS = ("archive_watch", "archive_digest")
+# Outbox messages that quote archived chats (watch-list cards, the daily digest, 跑单 risk cards).
+QUOTING_KINDS = ("archive_watch", "archive_digest", "risk_alert")
 
 if TYPE_CHECKING:
     from wecom_hr.runtime import Runtime
