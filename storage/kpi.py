@@ -4,16 +4,18 @@ Only one-to-one chats between a member and a customer count: in a group it is no
 customer's message waits for. Days are local days of [kpi] timezone.
 
     kpi_awaiting      (member, customer) -> the oldest customer message the member has not answered yet
-    kpi_contacts      (member, customer) -> first and last message the member sent the customer
+    kpi_contacts      (member, customer) -> the first message the member sent the customer (written once)
     kpi_contact_days  (member, day, customer): the member messaged the customer that day (coverage)
-    kpi_member_days   (member, day) -> the day's replies: working and message-time seconds of each
+    kpi_member_days   (member, day) -> the day's replies: histograms of working and message-time seconds
+    kpi_member_weeks  (member, Monday) -> the same for the week: a period reads whole weeks here and
+                      only the days at its ends above (wecom_hr/kpi/histogram.py: buckets, resolution)
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String, and_, bindparam, func, select
@@ -39,7 +41,6 @@ class KpiContact(Base):
     userid: Mapped[str] = mapped_column(String(64), primary_key=True)
     customer: Mapped[str] = mapped_column(String(128), primary_key=True)
     first_ms: Mapped[int] = mapped_column(BigInteger)
-    last_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class KpiContactDay(Base):
@@ -56,8 +57,21 @@ class KpiMemberDay(Base):
     userid: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     reply_count: Mapped[int] = mapped_column(Integer, default=0)
-    work_seconds: Mapped[list[int]] = mapped_column(JSON, default=list)   # one per reply, working time
-    wall_seconds: Mapped[list[int]] = mapped_column(JSON, default=list)   # the same replies, message time
+    work_hist: Mapped[list[list[int]]] = mapped_column(JSON, default=list)  # [[bound, count, sum]], working time
+    wall_hist: Mapped[list[list[int]]] = mapped_column(JSON, default=list)  # the same replies, message time
+    updated_at: Mapped[datetime]
+
+
+class KpiMemberWeek(Base):
+    """kpi_member_days summed over a week (``week`` is its Monday), kept by the listener alongside."""
+
+    __tablename__ = "kpi_member_weeks"
+
+    userid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    reply_count: Mapped[int] = mapped_column(Integer, default=0)
+    work_hist: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    wall_hist: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime]
 
 
@@ -67,6 +81,25 @@ OWNER_INDEX = Index("ix_kpi_customers_owner", Customer.first_owner, Customer.cre
 OWNER_STATUS_INDEX = Index("ix_kpi_customers_owner_status", Customer.first_owner, Customer.status, Customer.created_at)
 ORDERS_INDEX = Index("ix_kpi_receivables_customer", Receivable.external_userid, Receivable.issued_on)
 CONTACT_PAIR_INDEX = Index("ix_kpi_contact_days_pair", KpiContactDay.userid, KpiContactDay.customer, KpiContactDay.day)
+
+
+def write_many(session: Session, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``sql`` (``?`` placeholders) once per row, in one driver executemany: the listener's writes skip
+    SQLAlchemy's per-row parameter processing, so values go as the driver takes them on both
+    backends: dates as ISO text, JSON as text, timestamps through ``timestamp_param``."""
+    if not rows:
+        return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
+    conn.exec_driver_sql(sql, list(rows))  # type: ignore[arg-type]
+
+
+def timestamp_param(session: Session, at: datetime) -> Any:
+    """A UtcDateTime value for write_many: SQLite keeps the text SQLAlchemy would have written."""
+    if session.get_bind().dialect.name == "postgresql":
+        return at
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 KeyColumns = tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]]

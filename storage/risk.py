@@ -193,6 +193,44 @@ def latest_alert(session: Session, rule: str, userid: str, external_userid: str 
     return session.scalar(query.order_by(RiskAlert.id.desc()).limit(1))
 
 
+AlertKey = tuple[str, str, str | None]  # rule, member, customer (None: any customer)
+
+
+def latest_alerts(session: Session, wanted: dict[AlertKey, datetime]) -> dict[AlertKey, RiskAlert]:
+    """latest_alert for many (rule, member, customer) keys, each with its own ``since``: one read per
+    500 members (the member index), whatever the number of keys."""
+    if not wanted:
+        return {}
+    rules, since = sorted({r for r, _, _ in wanted}), min(wanted.values())
+    out: dict[AlertKey, RiskAlert] = {}
+    for part in _chunks(sorted({u for _, u, _ in wanted})):
+        query = (select(RiskAlert).where(RiskAlert.userid.in_(part), RiskAlert.rule.in_(rules),
+                                         RiskAlert.created_at >= since).order_by(RiskAlert.id.desc()))
+        for alert in session.scalars(query):
+            for key in ((alert.rule, alert.userid, alert.external_userid), (alert.rule, alert.userid, None)):
+                if key in wanted and key not in out and alert.created_at >= wanted[key]:
+                    out[key] = alert
+    return out
+
+
+def recent_contacts_of(session: Session, wanted: dict[tuple[str, str], datetime],
+                       limit: int) -> dict[tuple[str, str], list[RiskContact]]:
+    """recent_contacts for many (member, customer) pairs, each since its own time: one read per batch."""
+    out: dict[tuple[str, str], list[RiskContact]] = {}
+    if not wanted:
+        return out
+    members, since = sorted({u for u, _ in wanted}), min(wanted.values())
+    for part in _chunks(sorted({c for _, c in wanted})):
+        query = (select(RiskContact).where(RiskContact.userid.in_(members), RiskContact.external_userid.in_(part),
+                                           RiskContact.sent_at >= since)
+                 .order_by(RiskContact.sent_at.desc(), RiskContact.id.desc()))
+        for row in session.scalars(query):
+            pair = (row.userid, row.external_userid)
+            if pair in wanted and row.sent_at >= wanted[pair] and len(out.setdefault(pair, [])) < limit:
+                out[pair].append(row)
+    return out
+
+
 def notes_of(session: Session, alert_id: int) -> list[RiskAlertNote]:
     return list(session.scalars(select(RiskAlertNote).where(RiskAlertNote.alert_id == alert_id)
                                 .order_by(RiskAlertNote.id)))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from storage.archive_store import append_messages
 from storage.db import Database, utcnow
-from storage.kpi import KpiAwaiting, KpiMemberDay
+from storage.kpi import KpiAwaiting, KpiMemberDay, KpiMemberWeek
 from tests.helpers import base_config
 from tests.kpi.conftest import SH, at, message
 from wecom_hr.config import settings_from_mapping
@@ -45,6 +45,12 @@ def conversation() -> tuple[list, list]:  # type: ignore[type-arg]
     return first, second
 
 
+def _values(hist: list[list[int]]) -> list[int]:
+    """The seconds of a histogram whose buckets hold one reply each: [[bound, count, sum], ...]."""
+    assert all(n == 1 for _, n, _ in hist)
+    return [s for _, _, s in hist]
+
+
 def _runtime(db: Database) -> Runtime:
     return Runtime(settings_from_mapping(base_config("http://127.0.0.1:9", db.url), environ={}), db=db)
 
@@ -57,13 +63,26 @@ def test_reply_time_across_night_and_weekend(db: Database) -> None:
             emit(MESSAGES_ARCHIVED, HandlerContext(runtime, s, 0, utcnow()), batch)
     with db.session_scope() as s:
         row = kpis(s, [S], PERIOD, settings)["members"][0]
-        days = {d.day: (d.work_seconds, d.wall_seconds) for d in s.scalars(select(KpiMemberDay))}
+        days = {d.day: (_values(d.work_hist), _values(d.wall_hist)) for d in s.scalars(select(KpiMemberDay))}
+        weeks = {w.week: (w.reply_count, _values(w.work_hist)) for w in s.scalars(select(KpiMemberWeek))}
         assert s.scalars(select(KpiAwaiting)).all() == []
     assert days == {date(2025, 1, 8): ([300], [300]), date(2025, 1, 9): ([1200], [55200]),
                     date(2025, 1, 13): ([1200, 3600], [163200, 230400])}
+    assert weeks == {date(2025, 1, 6): (2, [300, 1200]), date(2025, 1, 13): (2, [1200, 3600])}
     # working seconds [300, 1200, 1200, 3600]: median 1200, p90 1200 + 0.7 * 2400, 3 of 4 within 30 min
     assert (row["reply_count"], row["reply_median_seconds"], row["reply_p90_seconds"]) == (4, 1200, 2880)
     assert row["reply_within_sla_ratio"] == 0.75
+
+
+def test_a_period_reads_whole_weeks_and_the_days_at_its_ends(db: Database) -> None:
+    settings = from_settings(_runtime(db).settings)
+    first, second = conversation()
+    with db.session_scope() as s:
+        apply(s, settings, [*first, *second])
+        thu_to_mon = kpis(s, [S], Period(date(2025, 1, 9), date(2025, 1, 13), SH), settings)["members"][0]
+        tue_to_sun = kpis(s, [S], Period(date(2025, 1, 7), date(2025, 1, 19), SH), settings)["members"][0]
+    assert (thu_to_mon["reply_count"], thu_to_mon["reply_median_seconds"]) == (3, 1200)  # 1200, 1200, 3600
+    assert (tue_to_sun["reply_count"], tue_to_sun["reply_p90_seconds"]) == (4, 2880)     # days, then a week
 
 
 def test_sla_and_hours_come_from_config(db: Database) -> None:

@@ -79,3 +79,19 @@ def test_case_status_transitions_are_audited(corp: RiskCorp) -> None:
         entries = audit.entries(s, action="risk_alert_status")
         assert [(e.actor, e.detail["to"]) for e in reversed(entries)] == [(COMPLIANCE, "open"),
                                                                           (corp.manager(0), "confirmed")]
+
+
+def test_findings_of_one_batch_share_one_case(corp: RiskCorp) -> None:
+    from wecom_hr.risk.cases import Finding, raise_alerts
+    from wecom_hr.risk.rules import CONTACT_DIVERSION, for_signal
+    from wecom_hr.risk.settings import from_settings
+
+    seller = corp.seller(0, 0)
+    customer = corp.customers_of(seller)[0]
+    rule = for_signal(from_settings(corp.env.runtime.settings).rules, CONTACT_DIVERSION)[0]
+    found = [Finding(rule, seller, customer, value, [{"msgid": f"m{value}"}]) for value in (2.0, 3.0)]
+    with corp.env.runtime.db.session_scope() as s:
+        opened, joined = raise_alerts(s, corp.env.runtime.settings, found, corp.clock)
+        assert opened is not None and joined is None
+        assert (opened.value, [e["msgid"] for e in opened.evidence]) == (3.0, ["m3.0", "m2.0"])
+        assert raise_alerts(s, corp.env.runtime.settings, found[:1], corp.clock) == [None]  # the window's case

@@ -9,13 +9,12 @@ the [kpi] coverage_days before (from kpi_contact_days, kept up to date by the ar
 from __future__ import annotations
 
 import importlib
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from storage.customers import ACTIVE, CUSTOMER_DELETED, MEMBER_DELETED, MISSING, Customer, CustomerFollow
@@ -23,7 +22,6 @@ from storage.kpi import KpiContact, KpiContactDay
 from storage.receivables import Receivable
 from wecom_hr.kpi.orders import orders_in
 from wecom_hr.kpi.period import Period
-from wecom_hr.kpi.worktime import ms_of
 
 LOST_REASONS = (MEMBER_DELETED, CUSTOMER_DELETED, MISSING)  # a transfer is a handover, not a loss
 
@@ -56,10 +54,18 @@ class PoolFigures:
     contacted_in_time: dict[str, int] = field(default_factory=dict)  # new customers contacted in time
 
 
+def _epoch_ms(session: Session, column: Any) -> Any:
+    """Milliseconds since the epoch of a datetime column, as wecom_hr.kpi.worktime.ms_of gives them
+    (SQLite keeps whole milliseconds of its text timestamps: a sub-millisecond part is rounded)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.floor(func.extract("epoch", column) * 1000)
+    return func.round((func.julianday(column) - 2440587.5) * 86_400_000)
+
+
 def pool_figures(session: Session, userids: Sequence[str], period: Period, coverage_days: int,
                  first_contact_seconds: int) -> PoolFigures:
     """Four grouped reads through the connection (no ORM rows): owned and covered customers, new
-    ones (with their first contact and whether they ordered), and lost ones."""
+    ones (how many were contacted in time and ordered), and lost ones."""
     owner, out, conn = owner_column(), PoolFigures(), session.connection()
     users = list(userids)
     active = (owner.in_(users), Customer.status == ACTIVE)
@@ -71,18 +77,15 @@ def pool_figures(session: Session, userids: Sequence[str], period: Period, cover
     covered = _pool(select(owner, func.count()).select_from(Customer)).where(*active, messaged).group_by(owner)
     out.covered = {u: n for u, n in conn.execute(covered)}
     ordered = exists().where(Receivable.external_userid == Customer.external_userid, orders_in(period))
-    created = (_pool(select(owner, Customer.created_at, KpiContact.first_ms, ordered).select_from(Customer))
+    in_time = and_(KpiContact.first_ms.is_not(None),
+                   KpiContact.first_ms - first_contact_seconds * 1000 <= _epoch_ms(session, Customer.created_at))
+    created = (_pool(select(owner, func.count(), func.sum(case((ordered, 1), else_=0)),
+                            func.sum(case((in_time, 1), else_=0))).select_from(Customer))
                .outerjoin(KpiContact, (KpiContact.userid == owner) & (KpiContact.customer == Customer.external_userid))
-               .where(owner.in_(users), Customer.created_at >= period.begins, Customer.created_at < period.ends))
-    new: dict[str, int] = defaultdict(int)
-    in_time: dict[str, int] = defaultdict(int)
-    converted: dict[str, int] = defaultdict(int)
-    for userid, at, first_ms, bought in conn.execute(created):
-        new[userid] += 1
-        converted[userid] += bool(bought)
-        if first_ms is not None and first_ms - ms_of(at) <= first_contact_seconds * 1000:
-            in_time[userid] += 1
-    out.new, out.contacted_in_time, out.converted = dict(new), dict(in_time), dict(converted)
+               .where(owner.in_(users), Customer.created_at >= period.begins, Customer.created_at < period.ends)
+               .group_by(owner))
+    for userid, new, converted, contacted in conn.execute(created):
+        out.new[userid], out.converted[userid], out.contacted_in_time[userid] = new, converted or 0, contacted or 0
     lost = (select(CustomerFollow.userid, func.count(func.distinct(CustomerFollow.external_userid)))
             .where(CustomerFollow.userid.in_(users), CustomerFollow.ended_at >= period.begins,
                    CustomerFollow.ended_at < period.ends, CustomerFollow.end_reason.in_(LOST_REASONS))

@@ -9,16 +9,14 @@ day it was issued (or recorded, when the ledger has no issue date), credited to 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from storage.receivables import Receivable
+from storage.receivables import CENT, MONEY, Receivable
 from wecom_hr.kpi.period import Period
 
 CHUNK = 500
@@ -26,10 +24,10 @@ CHUNK = 500
 
 @dataclass
 class LedgerFigures:
-    orders: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    amount: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
-    buyers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))     # this period
-    previous: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))   # the one before
+    orders: dict[str, int] = field(default_factory=dict)
+    amount: dict[str, Decimal] = field(default_factory=dict)
+    previous: dict[str, int] = field(default_factory=dict)  # customers who ordered in the period before
+    kept: dict[str, int] = field(default_factory=dict)      # ... and again in this one
 
 
 def orders_in(period: Period) -> ColumnElement[bool]:
@@ -39,24 +37,24 @@ def orders_in(period: Period) -> ColumnElement[bool]:
     return or_(issued, recorded)
 
 
-def _day(issued_on: date | None, created_at: object, period: Period) -> date:
-    if issued_on is not None:
-        return issued_on
-    return created_at.astimezone(period.tz).date()  # type: ignore[attr-defined]
-
-
 def ledger_figures(session: Session, userids: Sequence[str], period: Period) -> LedgerFigures:
-    out, before = LedgerFigures(), period.previous()
-    both = Period(before.start, period.end, period.tz)
-    query = (select(Receivable.salesperson, Receivable.customer_key, Receivable.amount, Receivable.issued_on,
-                    Receivable.created_at).where(Receivable.salesperson.in_(list(userids)), orders_in(both)))
-    for userid, key, amount, issued_on, created_at in session.execute(query):
-        if period.contains(_day(issued_on, created_at, period)):
-            out.orders[userid] += 1
-            out.amount[userid] += amount
-            out.buyers[userid].add(key)
-        else:
-            out.previous[userid].add(key)
+    """One grouped read: per (member, customer) this period's orders and amount and whether they
+    ordered in the period before, summed per member."""
+    out, now, before = LedgerFigures(), orders_in(period), orders_in(period.previous())
+    pairs = (select(Receivable.salesperson.label("userid"),
+                    func.sum(case((now, 1), else_=0)).label("orders"),
+                    func.sum(case((now, Receivable.amount), else_=0)).label("amount"),
+                    func.max(case((before, 1), else_=0)).label("before"))
+             .where(Receivable.salesperson.in_(list(userids)), or_(now, before))
+             .group_by(Receivable.salesperson, Receivable.customer_key).subquery())
+    query = (select(pairs.c.userid, func.sum(pairs.c.orders), type_coerce(func.sum(pairs.c.amount), MONEY),
+                    func.sum(pairs.c.before), func.sum(case((and_(pairs.c.before == 1, pairs.c.orders > 0), 1),
+                                                            else_=0)))
+             .group_by(pairs.c.userid))
+    for userid, orders, amount, previous, kept in session.connection().execute(query):
+        if orders:
+            out.orders[userid], out.amount[userid] = int(orders), Decimal(amount).quantize(CENT)
+        out.previous[userid], out.kept[userid] = int(previous), int(kept)
     return out
 
 

@@ -1,7 +1,8 @@
 """`wecom-hr kpi rebuild [--from DAY]`: the aggregates again from the archive, in arrival order.
 
-From a day: that day's and later aggregates are replaced; replies still awaited are found again
-from a week before (LOOKBACK_DAYS), whose own replies are not counted twice. Without --from, everything.
+From a day: that day's and later aggregates are replaced (its week's row keeps the days before it);
+replies still awaited are found again from a week before (LOOKBACK_DAYS), whose own replies are not
+counted twice. Without --from, everything.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from sqlalchemy import delete, select
 
 from storage.archive import ArchiveMessage
 from storage.db import Database
-from storage.kpi import KpiAwaiting, KpiContact, KpiContactDay, KpiMemberDay
-from wecom_hr.kpi.replies import apply
+from storage.kpi import KpiAwaiting, KpiContact, KpiContactDay, KpiMemberDay, KpiMemberWeek
+from wecom_hr.kpi.replies import apply, refold_week
 from wecom_hr.kpi.settings import KpiSettings
 from wecom_hr.kpi.worktime import ms_of
 
@@ -28,10 +29,13 @@ def _clear(db: Database, since: date | None, settings: KpiSettings) -> None:
     with db.session_scope() as s:
         s.execute(delete(KpiAwaiting))
         if since is None:
-            for model in (KpiContact, KpiContactDay, KpiMemberDay):
+            for model in (KpiContact, KpiContactDay, KpiMemberDay, KpiMemberWeek):
                 s.execute(delete(model))
             return
         s.execute(delete(KpiMemberDay).where(KpiMemberDay.day >= since))
+        monday = since - timedelta(days=since.weekday())
+        s.execute(delete(KpiMemberWeek).where(KpiMemberWeek.week > monday))
+        refold_week(s, monday, since)  # its days before ``since`` stay; the rest is added back below
         s.execute(delete(KpiContactDay).where(KpiContactDay.day >= since))
         s.execute(delete(KpiContact).where(KpiContact.first_ms >= _start_ms(since, settings)))
 

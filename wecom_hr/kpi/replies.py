@@ -11,17 +11,24 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import bindparam, delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.db import utcnow
-from storage.kpi import KpiAwaiting, KpiContact, KpiContactDay, KpiMemberDay, rows_by_key
+from storage.kpi import (
+    KpiAwaiting,
+    KpiContact,
+    KpiMemberDay,
+    KpiMemberWeek,
+    rows_by_key,
+    timestamp_param,
+    write_many,
+)
 from wecom_hr.archive.messages import is_external
+from wecom_hr.kpi import histogram
 from wecom_hr.kpi.settings import KpiSettings, from_settings
 
 if TYPE_CHECKING:
@@ -29,6 +36,7 @@ if TYPE_CHECKING:
 
 SKIPPED_TYPES = frozenset({"revoke", "switch", "agree", "disagree"})
 Pair = tuple[str, str]
+_Replies = tuple[histogram.Histogram, histogram.Histogram]  # working time, message time
 
 
 class ChatMessage(Protocol):
@@ -56,9 +64,9 @@ def on_messages_archived(ctx: HandlerContext, messages: Sequence[ChatMessage]) -
 class _Batch:
     awaiting: dict[Pair, int | None]
     had_awaiting: dict[Pair, int]
-    contacts: dict[Pair, list[int]]
-    had_contact: dict[Pair, tuple[int, int]]
-    replies: dict[tuple[str, date], tuple[list[int], list[int]]] = field(default_factory=dict)
+    contacts: dict[Pair, int]      # the member's first message to the customer
+    had_contact: dict[Pair, int]
+    replies: dict[tuple[str, date], _Replies] = field(default_factory=dict)
     days: set[tuple[str, date, str]] = field(default_factory=set)
 
 
@@ -83,8 +91,8 @@ def apply(session: Session, settings: KpiSettings, messages: Sequence[ChatMessag
     events = events_of(messages)
     if not events:
         return 0
-    pairs = sorted({(u, c) for _, _, u, c in events})
-    batch = _load(session, pairs)
+    batch = _load(session, sorted({(u, c) for _, _, u, c in events}),
+                  sorted({(u, c) for _, by_member, u, c in events if by_member}))
     cal, found = settings.calendar, 0
     for t, by_member, u, c in events:
         pair = (u, c)
@@ -97,89 +105,92 @@ def apply(session: Session, settings: KpiSettings, messages: Sequence[ChatMessag
         if since is not None and t >= since:
             batch.awaiting[pair] = None
             if record_from is None or day >= record_from:
-                work, wall = batch.replies.setdefault((u, day), ([], []))
-                work.append(cal.seconds(since, t))
-                wall.append((t - since) // 1000)
+                work, wall = batch.replies.setdefault((u, day), ({}, {}))
+                histogram.add(work, cal.seconds(since, t))
+                histogram.add(wall, (t - since) // 1000)
                 found += 1
-        span = batch.contacts.setdefault(pair, [t, t])
-        span[0], span[1] = min(span[0], t), max(span[1], t)
+        if batch.contacts.get(pair, t) >= t:
+            batch.contacts[pair] = t
         batch.days.add((u, day, c))
     _save(session, batch)
     return found
 
 
-def _load(session: Session, pairs: Sequence[Pair]) -> _Batch:
+def _load(session: Session, pairs: Sequence[Pair], senders: Sequence[Pair]) -> _Batch:
+    """What is awaited in the batch's conversations, and the first contacts of those the member wrote in."""
     had_awaiting: dict[Pair, int] = {(r[0], r[1]): r[2] for r in rows_by_key(
         session, (KpiAwaiting.userid, KpiAwaiting.customer, KpiAwaiting.since_ms),
         (KpiAwaiting.userid, KpiAwaiting.customer), pairs)}
-    had_contact: dict[Pair, tuple[int, int]] = {(r[0], r[1]): (r[2], r[3]) for r in rows_by_key(
-        session, (KpiContact.userid, KpiContact.customer, KpiContact.first_ms, KpiContact.last_ms),
-        (KpiContact.userid, KpiContact.customer), pairs)}
-    return _Batch(dict[Pair, int | None](had_awaiting), had_awaiting, {p: list(s) for p, s in had_contact.items()},
-                  had_contact)
-
-
-def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
-def _by_pair(model: Any, **values: Any) -> Any:
-    """UPDATE model SET values WHERE the row's (userid, customer) is the bound pair: for executemany."""
-    return (update(model).where(model.userid == bindparam("u"), model.customer == bindparam("c"))
-            .values(**{k: bindparam(v) for k, v in values.items()}))
+    had_contact: dict[Pair, int] = {(r[0], r[1]): r[2] for r in rows_by_key(
+        session, (KpiContact.userid, KpiContact.customer, KpiContact.first_ms),
+        (KpiContact.userid, KpiContact.customer), senders)}
+    return _Batch(dict[Pair, int | None](had_awaiting), had_awaiting, dict(had_contact), had_contact)
 
 
 def _save(session: Session, b: _Batch) -> None:
     """Only what changed is written, one executemany per kind of change."""
-    conn = session.connection()
-    gone = [{"u": u, "c": c} for (u, c) in b.had_awaiting if b.awaiting.get((u, c)) is None]
-    if gone:
-        conn.execute(delete(KpiAwaiting).where(KpiAwaiting.userid == bindparam("u"),
-                                               KpiAwaiting.customer == bindparam("c")), gone)
-    moved = [{"u": u, "c": c, "t": t} for (u, c), t in b.awaiting.items()
-             if t is not None and (u, c) in b.had_awaiting and b.had_awaiting[(u, c)] != t]
-    if moved:
-        conn.execute(_by_pair(KpiAwaiting, since_ms="t"), moved)
-    waiting = [{"userid": u, "customer": c, "since_ms": t} for (u, c), t in b.awaiting.items()
-               if t is not None and (u, c) not in b.had_awaiting]
-    if waiting:
-        conn.execute(_insert(session)(KpiAwaiting), waiting)
-    old = [{"u": u, "c": c, "f": s[0], "l": s[1]} for (u, c), s in b.contacts.items()
-           if (u, c) in b.had_contact and b.had_contact[(u, c)] != (s[0], s[1])]
-    if old:
-        conn.execute(_by_pair(KpiContact, first_ms="f", last_ms="l"), old)
-    new = [{"userid": u, "customer": c, "first_ms": s[0], "last_ms": s[1]}
-           for (u, c), s in b.contacts.items() if (u, c) not in b.had_contact]
-    if new:
-        conn.execute(_insert(session)(KpiContact), new)
-    if b.days:
-        rows = [{"userid": u, "day": d, "customer": c} for u, d, c in sorted(b.days)]
-        conn.execute(_insert(session)(KpiContactDay).on_conflict_do_nothing(), rows)
+    write_many(session, "DELETE FROM kpi_awaiting WHERE userid = ? AND customer = ?",
+               [(u, c) for (u, c) in b.had_awaiting if b.awaiting.get((u, c)) is None])
+    write_many(session, "UPDATE kpi_awaiting SET since_ms = ? WHERE userid = ? AND customer = ?",
+               [(t, u, c) for (u, c), t in b.awaiting.items()
+                if t is not None and (u, c) in b.had_awaiting and b.had_awaiting[(u, c)] != t])
+    write_many(session, "INSERT INTO kpi_awaiting (userid, customer, since_ms) VALUES (?, ?, ?)",
+               [(u, c, t) for (u, c), t in b.awaiting.items() if t is not None and (u, c) not in b.had_awaiting])
+    write_many(session, "UPDATE kpi_contacts SET first_ms = ? WHERE userid = ? AND customer = ?",
+               [(t, u, c) for (u, c), t in b.contacts.items()
+                if (u, c) in b.had_contact and b.had_contact[(u, c)] != t])  # messages archived out of order
+    write_many(session, "INSERT INTO kpi_contacts (userid, customer, first_ms) VALUES (?, ?, ?)",
+               [(u, c, t) for (u, c), t in b.contacts.items() if (u, c) not in b.had_contact])
+    write_many(session, "INSERT INTO kpi_contact_days (userid, day, customer) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+               [(u, d.isoformat(), c) for u, d, c in sorted(b.days)])
     _save_replies(session, b.replies)
 
 
-def _save_replies(session: Session, replies: dict[tuple[str, date], tuple[list[int], list[int]]]) -> None:
-    """One read and two statements per batch: the ORM's per-row get/flush would cost more than the archive."""
+def _save_replies(session: Session, replies: dict[tuple[str, date], _Replies]) -> None:
+    """The day and week histograms of the batch's replies: per table one read, one insert, one update."""
     if not replies:
         return
+    weeks: dict[tuple[str, date], _Replies] = {}
+    for (u, day), (work, wall) in replies.items():
+        into = weeks.setdefault((u, day - timedelta(days=day.weekday())), ({}, {}))
+        histogram.merge(into[0], ((b, n, s) for b, (n, s) in work.items()))
+        histogram.merge(into[1], ((b, n, s) for b, (n, s) in wall.items()))
     now: datetime = utcnow()
+    _fold(session, KpiMemberDay, KpiMemberDay.day, replies, now)
+    _fold(session, KpiMemberWeek, KpiMemberWeek.week, weeks, now)
+
+
+def _fold(session: Session, model: Any, period: Any, replies: dict[tuple[str, date], _Replies],
+          now: datetime) -> None:
     keys = sorted(replies)
-    had: dict[tuple[str, date], tuple[list[int], list[int]]] = {(r[0], r[1]): (r[2], r[3]) for r in rows_by_key(
-        session, (KpiMemberDay.userid, KpiMemberDay.day, KpiMemberDay.work_seconds, KpiMemberDay.wall_seconds),
-        (KpiMemberDay.userid, KpiMemberDay.day), keys)}
-    updates, inserts = [], []
+    had = {(r[0], r[1]): (r[2], r[3]) for r in rows_by_key(
+        session, (model.userid, period, model.work_hist, model.wall_hist), (model.userid, period), keys)}
+    updates: list[tuple[Any, ...]] = []
+    inserts: list[tuple[Any, ...]] = []
+    at = timestamp_param(session, now)
     for key in keys:
         work, wall = replies[key]
         if key in had:
-            work, wall = [*had[key][0], *work], [*had[key][1], *wall]
-            updates.append({"u": key[0], "d": key[1], "n": len(work), "w": work, "m": wall, "t": now})
-        else:
-            inserts.append({"userid": key[0], "day": key[1], "reply_count": len(work), "work_seconds": work,
-                            "wall_seconds": wall, "updated_at": now})
-    if inserts:
-        session.connection().execute(_insert(session)(KpiMemberDay), inserts)
-    if updates:
-        stmt = (update(KpiMemberDay).where(KpiMemberDay.userid == bindparam("u"), KpiMemberDay.day == bindparam("d"))
-                .values(reply_count=bindparam("n"), work_seconds=bindparam("w"), wall_seconds=bindparam("m"),
-                        updated_at=bindparam("t")))
-        session.connection().execute(stmt, updates)
+            work = histogram.merge(histogram.merge({}, had[key][0]), ((b, n, s) for b, (n, s) in work.items()))
+            wall = histogram.merge(histogram.merge({}, had[key][1]), ((b, n, s) for b, (n, s) in wall.items()))
+        row = (histogram.count(work), json.dumps(histogram.stored(work)), json.dumps(histogram.stored(wall)), at)
+        (updates if key in had else inserts).append((*row, key[0], key[1].isoformat()))
+    table, column = model.__tablename__, period.key
+    write_many(session, f"INSERT INTO {table} (reply_count, work_hist, wall_hist, updated_at, userid, {column}) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", inserts)
+    write_many(session, f"UPDATE {table} SET reply_count = ?, work_hist = ?, wall_hist = ?, updated_at = ? "
+                        f"WHERE userid = ? AND {column} = ?", updates)
+
+
+def refold_week(session: Session, monday: date, before: date) -> None:
+    """The week rows of ``monday`` again from its day rows before ``before`` (a rebuild from mid-week)."""
+    rows = session.execute(select(KpiMemberDay.userid, KpiMemberDay.work_hist, KpiMemberDay.wall_hist).where(
+        KpiMemberDay.day >= monday, KpiMemberDay.day < before))
+    weeks: dict[tuple[str, date], _Replies] = {}
+    for userid, work, wall in rows:
+        into = weeks.setdefault((userid, monday), ({}, {}))
+        histogram.merge(into[0], work)
+        histogram.merge(into[1], wall)
+    session.execute(delete(KpiMemberWeek).where(KpiMemberWeek.week == monday))
+    if weeks:
+        _fold(session, KpiMemberWeek, KpiMemberWeek.week, weeks, utcnow())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -21,11 +22,10 @@ class WorkCalendar:
     tz: ZoneInfo
 
     def local_day(self, ms: int) -> date:
-        return datetime.fromtimestamp(ms / 1000, self.tz).date()
+        return _day_of(self.tz, ms // QUARTER_MS)
 
     def _window(self, day: date) -> tuple[float, float]:
-        opens = datetime.combine(day, self.start, self.tz).timestamp()
-        return opens, datetime.combine(day, self.end, self.tz).timestamp()
+        return _window_of(self, day)
 
     def seconds(self, start_ms: int, end_ms: int) -> int:
         """Working seconds in [start, end] (0 when end is not after start)."""
@@ -38,7 +38,7 @@ class WorkCalendar:
         total = self._overlap(first, a, b) + self._overlap(last, a, b)
         middle = (last - first).days - 1  # whole days between: whole weeks at once, so a late reply stays cheap
         weeks, rest = divmod(middle, 7)
-        total += weeks * sum(self._full(first + timedelta(days=d)) for d in range(1, 8))
+        total += weeks * self._week
         total += sum(self._full(first + timedelta(days=1 + weeks * 7 + d)) for d in range(rest))
         return int(round(total))
 
@@ -48,11 +48,38 @@ class WorkCalendar:
         opens, closes = self._window(day)
         return max(0.0, min(b, closes) - max(a, opens))
 
+    @property
+    def _week(self) -> float:
+        return _week_of(self)
+
     def _full(self, day: date) -> float:
         if day.weekday() not in self.days:
             return 0.0
         opens, closes = self._window(day)
         return closes - opens
+
+
+# Local days change on a quarter hour in every zone in use today: the instants of one quarter hour
+# share a day, so the day is computed once per quarter hour (the listener asks for every message).
+QUARTER_MS = 900_000
+
+
+@lru_cache(maxsize=8192)
+def _day_of(tz: ZoneInfo, quarter: int) -> date:
+    return datetime.fromtimestamp(quarter * QUARTER_MS / 1000, tz).date()
+
+
+@lru_cache(maxsize=8192)
+def _window_of(cal: WorkCalendar, day: date) -> tuple[float, float]:
+    opens = datetime.combine(day, cal.start, cal.tz).timestamp()
+    return opens, datetime.combine(day, cal.end, cal.tz).timestamp()
+
+
+@lru_cache(maxsize=64)
+def _week_of(cal: WorkCalendar) -> float:
+    """Working seconds of a whole week (any seven days in a row; DST shifts aside)."""
+    monday = date(2001, 1, 1)
+    return sum(cal._full(monday + timedelta(days=d)) for d in range(7))
 
 
 def ms_of(moment: datetime) -> int:

@@ -5,6 +5,7 @@ it; a reviewer confirms or dismisses it with a note. Every status change is audi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from storage import audit, directory, outbox
 from storage.customers import Customer
-from storage.risk import CONFIRMED, DISMISSED, OPEN, RiskAlert, RiskAlertNote, latest_alert
+from storage.risk import CONFIRMED, DISMISSED, OPEN, AlertKey, RiskAlert, RiskAlertNote, latest_alerts
 from wecom_hr.config import Settings
 from wecom_hr.risk import messages
 from wecom_hr.risk.rules import OFF_ASSIGNMENT, RuleSpec
@@ -52,12 +53,33 @@ def _key(finding: Finding, now: datetime) -> str:
 def raise_alert(session: Session, settings: Settings, finding: Finding, now: datetime) -> RiskAlert | None:
     """Open a case and queue its card; None when this rule already alerted for the member (and
     customer) within the window — the new evidence joins that case instead."""
+    return raise_alerts(session, settings, [finding], now)[0]
+
+
+def raise_alerts(session: Session, settings: Settings, findings: Sequence[Finding],
+                 now: datetime) -> list[RiskAlert | None]:
+    """raise_alert for each finding in order, with one read of the cases they may join: a later
+    finding of the same rule, member (and customer) joins the case an earlier one opened."""
+    keys = [(f.rule.name, f.userid, _subject(f)) for f in findings]
+    wanted: dict[AlertKey, datetime] = {}
+    for key, finding in zip(keys, findings, strict=True):
+        since = now - timedelta(days=finding.rule.window_days)
+        wanted[key] = min(since, wanted.get(key, since))
+    latest = latest_alerts(session, wanted)
+    out: list[RiskAlert | None] = []
+    for key, finding in zip(keys, findings, strict=True):
+        existing = latest.get(key)
+        if existing is not None and existing.created_at >= now - timedelta(days=finding.rule.window_days):
+            _join(existing, finding, now)
+            out.append(None)
+            continue
+        latest[key] = _open(session, settings, finding, now)
+        out.append(latest[key])
+    return out
+
+
+def _open(session: Session, settings: Settings, finding: Finding, now: datetime) -> RiskAlert:
     rule = finding.rule
-    since = now - timedelta(days=rule.window_days)
-    existing = latest_alert(session, rule.name, finding.userid, _subject(finding), since)
-    if existing is not None:
-        _join(existing, finding, now)
-        return None
     alert = RiskAlert(key=_key(finding, now), rule=rule.name, kind=rule.signal, severity=rule.severity,
                       userid=finding.userid, external_userid=finding.external_userid, value=finding.value,
                       threshold=rule.threshold, window_days=rule.window_days,

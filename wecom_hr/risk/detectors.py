@@ -29,12 +29,12 @@ from storage.risk import (
     known_contacts,
     known_hits,
     owners_of,
-    recent_contacts,
+    recent_contacts_of,
 )
 from wecom_hr.archive.messages import is_external
 from wecom_hr.config import Settings
 from wecom_hr.risk import diversion, messages
-from wecom_hr.risk.cases import Finding, raise_alert
+from wecom_hr.risk.cases import Finding, raise_alerts
 from wecom_hr.risk.ownership import owner_of
 from wecom_hr.risk.rules import CONFIDENCE, CONTACT_DIVERSION, OFF_ASSIGNMENT, RuleSpec, for_signal
 from wecom_hr.risk.settings import RiskSettings, from_settings
@@ -97,8 +97,9 @@ def observe(session: Session, settings: Settings, cfg: RiskSettings, new_message
     _count_contacts(session, cfg, batch, chats)
     _record_hits(session, cfg, batch, chats)
     scopes = RuleScopes(session)
-    fired = _evaluate_contacts(session, settings, cfg, batch, scopes, now)
-    fired += _evaluate_hits(session, settings, cfg, batch, scopes, now)
+    findings = _evaluate_contacts(session, settings, cfg, batch, scopes)
+    findings += _evaluate_hits(settings, cfg, batch, scopes)
+    fired = sum(alert is not None for alert in raise_alerts(session, settings, findings, now))
     return {"pairs": len(batch.pairs), "hits": sum(len(v) for v in batch.hits.values()), "alerts": fired}
 
 
@@ -221,25 +222,29 @@ def _archived_words(session: Session, images: Sequence[NewMessage], window: int)
 
 
 def _evaluate_contacts(session: Session, settings: Settings, cfg: RiskSettings, batch: _Batch,
-                       scopes: RuleScopes, now: datetime) -> int:
+                       scopes: RuleScopes) -> list[Finding]:
     rules = for_signal(cfg.rules, OFF_ASSIGNMENT)
     if not rules or not batch.pairs:
-        return 0
+        return []
     longest = max(r.window_days for r in rules)
     times = contact_times(session, list(batch.pairs), min(batch.pairs.values()) - timedelta(days=longest))
-    fired = 0
+    firing: list[tuple[RuleSpec, tuple[str, str], datetime, float]] = []
     for rule in rules:
         for (member, customer), last in batch.pairs.items():
             if not scopes.includes(rule, member):
                 continue
             since = last - timedelta(days=rule.window_days)
             value = float(sum(at >= since for at in times.get((member, customer), ())))
-            if not rule.fires(value):
-                continue
-            rows = recent_contacts(session, member, customer, since, EVIDENCE_PER_ALERT)
-            evidence = [_contact_evidence(settings, r) for r in rows]
-            fired += raise_alert(session, settings, Finding(rule, member, customer, value, evidence), now) is not None
-    return fired
+            if rule.fires(value):
+                firing.append((rule, (member, customer), since, value))
+    wanted: dict[tuple[str, str], datetime] = {}
+    for _, pair, since, _ in firing:
+        wanted[pair] = min(since, wanted.get(pair, since))
+    recent = recent_contacts_of(session, wanted, EVIDENCE_PER_ALERT)  # newest first: a shorter window is a prefix
+    return [Finding(rule, pair[0], pair[1], value,
+                    [_contact_evidence(settings, r) for r in recent.get(pair, []) if r.sent_at >= since]
+                    [:EVIDENCE_PER_ALERT])
+            for rule, pair, since, value in firing]
 
 
 def _contact_evidence(settings: Settings, row: RiskContact) -> dict[str, Any]:
@@ -249,9 +254,8 @@ def _contact_evidence(settings: Settings, row: RiskContact) -> dict[str, Any]:
             "customer_url": messages.customer_url(settings.public_url, row.external_userid)}
 
 
-def _evaluate_hits(session: Session, settings: Settings, cfg: RiskSettings, batch: _Batch,
-                   scopes: RuleScopes, now: datetime) -> int:
-    fired = 0
+def _evaluate_hits(settings: Settings, cfg: RiskSettings, batch: _Batch, scopes: RuleScopes) -> list[Finding]:
+    findings = []
     for rule in for_signal(cfg.rules, CONTACT_DIVERSION):
         for member, hits in batch.hits.items():
             chosen = [(h, m) for h, m in hits if rule.fires(CONFIDENCE[h.confidence])]
@@ -259,9 +263,8 @@ def _evaluate_hits(session: Session, settings: Settings, cfg: RiskSettings, batc
                 continue
             value = max(CONFIDENCE[h.confidence] for h, _ in chosen)
             evidence = [_hit_evidence(settings, h) for h, _ in reversed(chosen)][:EVIDENCE_PER_ALERT]
-            finding = Finding(rule, member, chosen[0][0].external_userid, value, evidence)
-            fired += raise_alert(session, settings, finding, now) is not None
-    return fired
+            findings.append(Finding(rule, member, chosen[0][0].external_userid, value, evidence))
+    return findings
 
 
 def _hit_evidence(settings: Settings, hit: RiskHit) -> dict[str, Any]:
