@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Self, cast
 
 from sqlalchemy import CursorResult, DateTime, Engine, Result, String, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -58,10 +63,140 @@ def table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
+# Statements that may write. WITH is included (a CTE may end in INSERT/UPDATE/DELETE): a read-only
+# CTE then merely waits its turn, while a writing one that skipped the queue could hold SQLite's lock
+# against a writer already holding the file lock.
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|WITH|BEGIN\s+(IMMEDIATE|EXCLUSIVE))\b",
+                     re.I)
+BUSY_SECONDS = 30.0
+YIELD_SECONDS = 0.004  # an ordinary writer lets queued callback batches go first for at most this long
+
+
+class QueuedConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions queue on a file lock shared by every process.
+
+    SQLite has one writer, and its busy handler waits by sleeping 1, 2, 5 ... 100 ms, so under load a
+    writer sleeps long after the lock came free. Here a write transaction takes ``<db>.write-lock``
+    before its first write statement and gives it back at commit or rollback; a waiter polls it every
+    0.2-2 ms. A ``priority`` connection (the callback's inbox writer: a WeCom request waits on it)
+    marks itself waiting, and ordinary writers (the inbox worker, jobs) let it go first."""
+
+    priority = False
+
+    def __init__(self, database: str, *args: object, **kwargs: object) -> None:
+        super().__init__(database, *args, **kwargs)  # type: ignore[arg-type]
+        path = os.fspath(database)
+        memory = not path or path == ":memory:" or path.startswith("file:")
+        self._lock_path = None if memory else path + ".write-lock"
+        self._lock: int | None = None
+        self._waiting: int | None = None
+        self._held = False
+
+    def cursor(self, factory: type[sqlite3.Cursor] | None = None) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(factory or _QueuedCursor)
+
+    def before_statement(self, sql: str) -> None:
+        if self._lock_path is not None and not self._held and _WRITES.match(sql):
+            self._take_turn()
+
+    def after_statement(self) -> None:
+        if self._held and not self.in_transaction:  # an autocommit write: the turn is over
+            self._end_turn()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._end_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._end_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._end_turn()
+            for fd in (self._lock, self._waiting):
+                if fd is not None:
+                    os.close(fd)
+            self._lock = self._waiting = None
+
+    def _fd(self, suffix: str) -> int:
+        return os.open(f"{self._lock_path}{suffix}", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def _take_turn(self) -> None:
+        if self._lock is None or self._waiting is None:
+            self._lock, self._waiting = self._fd(""), self._fd(".waiting")
+        lock, waiting = self._lock, self._waiting
+        if self.priority:
+            fcntl.flock(waiting, fcntl.LOCK_SH)  # "a callback is waiting"
+        try:
+            self._held = _poll_lock(lock, True if self.priority else waiting)
+        finally:
+            if self.priority:
+                fcntl.flock(waiting, fcntl.LOCK_UN)
+
+    def _end_turn(self) -> None:
+        if self._held and self._lock is not None:
+            self._held = False
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+
+
+def _poll_lock(fd: int, waiting: int | bool) -> bool:
+    """Take the write lock (True), or give up after BUSY_SECONDS and leave it to SQLite's busy
+    handler (False). ``waiting``: the fd showing whether priority writers wait, or True for one."""
+    started = time.monotonic()
+    pause = 0.0002
+    while True:
+        elapsed = time.monotonic() - started
+        if waiting is True or elapsed > YIELD_SECONDS or _free(waiting):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                pass
+        if elapsed > BUSY_SECONDS:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.002)
+
+
+def _free(waiting: int) -> bool:
+    try:
+        fcntl.flock(waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(waiting, fcntl.LOCK_UN)
+    return True
+
+
+class _QueuedCursor(sqlite3.Cursor):
+    connection: QueuedConnection
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Self:
+        self.connection.before_statement(sql)
+        try:
+            return super().execute(sql, parameters)
+        finally:
+            self.connection.after_statement()
+
+    def executemany(self, sql: str, parameters: Any, /) -> Self:
+        self.connection.before_statement(sql)
+        try:
+            return super().executemany(sql, parameters)
+        finally:
+            self.connection.after_statement()
+
+
 def make_engine(url: str, **kwargs: object) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        connect_args = {"timeout": BUSY_SECONDS, "check_same_thread": False, "factory": QueuedConnection}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]

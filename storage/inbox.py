@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.db import Base, rowcount, utcnow
@@ -49,29 +49,32 @@ def new_row(xml: bytes, event: str, change_type: str, now: datetime) -> dict[str
                 xml=xml.decode("utf-8"), received_at=now, status=PENDING, attempts=0, next_attempt_at=now)
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_((InboxEvent.status == PENDING) & (InboxEvent.next_attempt_at <= now),
+               (InboxEvent.status == PROCESSING) & (InboxEvent.locked_until < now))
+
+
 def claim(session: Session, worker_id: str, lease: timedelta, limit: int = 10,
           now: datetime | None = None) -> list[int]:
-    """Take up to ``limit`` due events (or ones whose worker's lease ran out) for this worker."""
+    """Take up to ``limit`` due events (or ones whose worker's lease ran out) for this worker, in one
+    short write transaction: the callback's inbox writer shares SQLite's single write lock with us."""
     now = now or utcnow()
-    due = or_(
-        (InboxEvent.status == PENDING) & (InboxEvent.next_attempt_at <= now),
-        (InboxEvent.status == PROCESSING) & (InboxEvent.locked_until < now),
-    )
-    query = (select(InboxEvent.id, InboxEvent.status, InboxEvent.attempts)
-             .where(due).order_by(InboxEvent.id).limit(limit))
+    candidates = select(InboxEvent.id).where(_due(now)).order_by(InboxEvent.id).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    claimed = []
-    for event_id, status, attempts in session.execute(query).all():
-        won = rowcount(session.execute(
-            update(InboxEvent)
-            .where(InboxEvent.id == event_id, InboxEvent.status == status, InboxEvent.attempts == attempts)
-            .values(status=PROCESSING, locked_by=worker_id, locked_until=now + lease, attempts=attempts + 1)
-        ))
-        if won:
-            claimed.append(event_id)
+        ids = list(session.scalars(candidates.with_for_update(skip_locked=True)))
+        if not ids:
+            session.commit()
+            return []
+        chosen = InboxEvent.id.in_(ids)
+    else:  # SQLite: chosen inside the UPDATE, under the write lock, so two workers never pick the same rows
+        chosen = InboxEvent.id.in_(candidates)
+    claimed = session.scalars(
+        update(InboxEvent).where(chosen, _due(now))  # the guard: a row someone else claimed is not due
+        .values(status=PROCESSING, locked_by=worker_id, locked_until=now + lease, attempts=InboxEvent.attempts + 1)
+        .returning(InboxEvent.id).execution_options(synchronize_session=False)
+    ).all()
     session.commit()
-    return claimed
+    return sorted(claimed)
 
 
 def finish(session: Session, event_id: int, worker_id: str, status: str, error: str | None = None) -> bool:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from wecom_hr.runtime import Runtime
 
 log = logging.getLogger(__name__)
+CLAIM_BATCH = 50  # one short claim transaction for many events: SQLite's one write lock is shared
 
 
 @dataclass
@@ -124,13 +125,13 @@ class Dispatcher:
         metrics.EVENTS_HANDLED.labels(status=status, event=label).inc()
         return status
 
-    def drain(self, limit: int = 50) -> int:
+    def drain(self, limit: int = 200) -> int:
         """Claim and handle due events until none are left or ``limit`` were handled."""
         handled = 0
         lease = timedelta(seconds=self.runtime.settings.worker.lease_seconds)
         while handled < limit:
             with self.runtime.db.session_scope() as session:
-                ids = inbox.claim(session, self.worker_id, lease, limit=min(10, limit - handled))
+                ids = inbox.claim(session, self.worker_id, lease, limit=min(CLAIM_BATCH, limit - handled))
             if not ids:
                 break
             for event_id in ids:

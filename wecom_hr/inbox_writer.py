@@ -4,35 +4,27 @@ A request appends its event to the pending list; if no one is writing, it become
 commits everything pending in one transaction, then wakes the others. A request answers 200 only
 when the transaction holding its event has committed. Under load one fsync (and one SQLite write
 lock) serves a batch; with no load the leader writes its own event at once, with no thread
-hand-off in between.
+hand-off in between. On SQLite the writer's connection has priority on the database's write lock
+(storage.db.QueuedConnection): the inbox worker and jobs let a waiting callback batch go first.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import Engine
 
 from storage import inbox
-from storage.db import utcnow
+from storage.db import QueuedConnection, utcnow
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 128
-
-
-def _sqlite_lock_path(engine: Engine) -> str | None:
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return None
-    return database + ".write-lock"
 
 
 class StoreError(Exception):
@@ -56,26 +48,9 @@ class InboxWriter:
         self._engine = engine
         self._dialect = engine.dialect.name
         self._raw: Any = None  # the writer's own DBAPI connection (kept; only the leader uses it)
-        self._lock_path = _sqlite_lock_path(engine)
-        self._lock_file: IO[bytes] | None = None
         self._cond = threading.Condition()
         self._pending: list[_Pending] = []
         self._writing = False
-
-    @contextmanager
-    def _sqlite_file_lock(self) -> Iterator[None]:
-        """SQLite has one writer; its busy handler polls with sleeps of 1, 2, 5 ... ms. Callback
-        writers of several processes queue on a file lock instead, which wakes the next at once."""
-        if self._lock_path is None:
-            yield
-            return
-        if self._lock_file is None:  # opened once: only the current leader uses it
-            self._lock_file = open(self._lock_path, "a+b")  # kept open for the writer's life
-        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def store(self, xml: bytes, event: str, change_type: str, timeout: float = 4.0) -> int | None:
         """Block until the event is committed; its id, or None when it was stored before."""
@@ -124,16 +99,18 @@ class InboxWriter:
         # own driver connection, so a batch costs one statement and one commit, not an ORM round.
         if self._raw is None:
             self._raw = self._engine.raw_connection()
+            if isinstance(self._raw.driver_connection, QueuedConnection):
+                # SQLite: the write lock goes to a waiting callback before the worker or a job.
+                self._raw.driver_connection.priority = True
         sql, params = _insert_sql(self._dialect, [item.values for item in batch])
         try:
-            with self._sqlite_file_lock():
-                cursor = self._raw.cursor()
-                try:
-                    cursor.execute(sql, params)
-                    rows = cursor.fetchall()
-                finally:
-                    cursor.close()
-                self._raw.commit()
+            cursor = self._raw.cursor()
+            try:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+            self._raw.commit()
         except BaseException:
             raw, self._raw = self._raw, None
             with suppress(Exception):
