@@ -2,6 +2,13 @@
 
     python -m bench.archive_search --messages 1000000 --backend both
     python -m bench.archive_search --backend sqlite --reuse      # search figures on an existing archive
+    python -m bench.archive_search --backend postgresql --plain --purge-month --convert \
+        --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/archive_bench_plain   # before partitioning
+
+On PostgreSQL the archive is partitioned by month (migration 0021); ``--plain`` stops the schema
+just before it, for figures of the unpartitioned tables. ``--purge-month`` times a retention purge
+of the oldest whole month on a copy of the archive (whole-month drop when partitioned, row deletes
+otherwise), and ``--convert`` times migration 0021 converting a copy of a ``--plain`` archive.
 
 Ingest goes through the real store: parse the decrypted JSON, append to the hash chain, the docs
 and the bigram postings, 1,000 messages per transaction (as the puller does). Search runs each
@@ -13,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from typing import Any
@@ -102,12 +110,14 @@ def pipeline(url: str, n: int) -> None:
 
 
 def sizes(database: dbmod.Database) -> dict[str, float]:
-    """MB per archive relation (table + its indexes)."""
+    """MB per archive relation (table + its indexes, every partition)."""
     with database.engine.connect() as conn:
         if database.engine.dialect.name == "postgresql":
-            rows = conn.execute(text("SELECT relname, pg_total_relation_size(oid) FROM pg_class "
-                                     "WHERE relname IN ('archive_postings','archive_docs','archive_messages')"))
-            return {r[0]: r[1] / 2**20 for r in rows}
+            rows = conn.execute(text("SELECT t, coalesce((SELECT sum(pg_total_relation_size(relid)) FROM "
+                                     "pg_partition_tree(t)), pg_total_relation_size(t)) "
+                                     "FROM unnest(CAST(ARRAY['archive_postings','archive_docs','archive_messages'] "
+                                     "AS regclass[])) AS t"))
+            return {str(r[0]): float(r[1]) / 2**20 for r in rows}
         rows = conn.execute(text("SELECT m.tbl_name, sum(s.pgsize) FROM dbstat s JOIN sqlite_master m ON s.name = "
                                  "m.name WHERE m.tbl_name LIKE 'archive_%' GROUP BY m.tbl_name"))
         return {r[0]: r[1] / 2**20 for r in rows if r[0] in ("archive_postings", "archive_docs", "archive_messages")}
@@ -153,10 +163,72 @@ def append_more(url: str, n: int, batch: int) -> None:
     database.dispose()
 
 
-def run_backend(url: str, n: int, reuse: bool, repeat: int, batch: int) -> None:
+def purge_month(url: str) -> None:
+    """On a copy: purge what precedes the first whole month (untimed), then that month, timed."""
+    from datetime import UTC, datetime
+
+    from bench.archive_retention import copy_pg, copy_sqlite, drop_pg
+    from storage import archive_retention
+    from storage.archive_chain import verify
+    from storage.archive_partitions import Month, month_of
+    from storage.archive_retention import purge
+
+    pg = url.startswith("postgresql")
+    copy = copy_pg(url, "wecom_hr_archive_month_bench") if pg else copy_sqlite(url[len("sqlite:///"):],
+                                                                                "/tmp/wecom_hr_archive_month.db")
+    database = dbmod.Database(copy)
+    with database.engine.connect() as conn:
+        first = month_of(int(conn.execute(text("SELECT min(msgtime) FROM archive_messages")).scalar_one()))
+    assert first is not None
+    whole = Month(first.year + first.month // 12, first.month % 12 + 1)
+    now = datetime.now(UTC)
+    purge(database, whole.lo, (), b"", actor="bench", reason="bench setup", now=now)
+    start = time.perf_counter()
+    with database.session_scope() as s:
+        checked = verify(s).checked
+    verified = time.perf_counter() - start
+    inside: list[float] = []
+
+    def timed_verify(*args: Any, **kwargs: Any) -> Any:  # the purge's own verify, timed apart
+        begin = time.perf_counter()
+        try:
+            return verify(*args, **kwargs)
+        finally:
+            inside.append(time.perf_counter() - begin)
+
+    archive_retention.verify = timed_verify  # type: ignore[assignment]
+    start = time.perf_counter()
+    report = archive_retention.purge(database, whole.hi, (), b"", actor="bench", reason="bench", now=now)
+    spent = time.perf_counter() - start
+    archive_retention.verify = verify
+    print(f"purge of {whole.suffix[1:]}: {report.deleted:,} messages in {spent:.1f}s, of which the chain verify "
+          f"of all {checked:,} rows {sum(inside):.1f}s (alone: {verified:.1f}s), the rest "
+          f"{spent - sum(inside):.1f}s; "
+          f"whole months dropped: {report.months or 'none'}", flush=True)
+    database.dispose()
+    if pg:
+        drop_pg(copy)
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists("/tmp/wecom_hr_archive_month.db" + suffix):
+                os.unlink("/tmp/wecom_hr_archive_month.db" + suffix)
+
+
+def convert(url: str) -> None:
+    """Migration 0021 on a copy of an unpartitioned PostgreSQL archive."""
+    from bench.archive_retention import copy_pg, drop_pg
+
+    copy = copy_pg(url, "wecom_hr_archive_convert_bench")
+    start = time.perf_counter()
+    dbmod.upgrade(copy)
+    print(f"migration 0021 converted the archive to monthly partitions in {time.perf_counter() - start:.1f}s")
+    drop_pg(copy)
+
+
+def run_backend(url: str, n: int, reuse: bool, repeat: int, batch: int, plain: bool = False) -> None:
     if url.startswith("postgresql"):
         ensure_pg_database(url)
-    dbmod.upgrade(url)
+    dbmod.upgrade(url, "0010" if plain else "heads")  # 0010: the archive as it was before partitioning
     database = dbmod.Database(url)
     with database.engine.connect() as conn:
         have = conn.execute(text("SELECT count(*) FROM archive_docs")).scalar_one()
@@ -171,7 +243,9 @@ def run_backend(url: str, n: int, reuse: bool, repeat: int, batch: int) -> None:
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE" if backend == "postgresql" else "ANALYZE"))
     print(f"{'VACUUM ANALYZE' if backend == 'postgresql' else 'ANALYZE'}: {time.perf_counter() - start:.1f}s")
-    print("size MB: " + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(sizes(database).items())))
+    size = sizes(database)
+    print("size MB: " + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(size.items())) +
+          f"; {sum(size.values()) * 2**20 / max(1, have or n):,.0f} bytes per message with indexes")
     print(f"{'kind':16} {'query':14} {'total':>8} {'plan':10} {'p50 ms':>8} {'p95 ms':>8}  equals scan")
     cases = [(label, q, Filters()) for label, q in QUERIES] + FILTERED
     for label, query, filters in cases:
@@ -194,6 +268,9 @@ def main() -> None:
                         help="only append N more messages to the existing archive and print the rate")
     parser.add_argument("--pipeline", type=int, default=0, metavar="N",
                         help="also time the whole decrypt path for N more messages (RSA per message)")
+    parser.add_argument("--plain", action="store_true", help="PostgreSQL: the archive without partitions")
+    parser.add_argument("--purge-month", action="store_true", help="time purging the oldest whole month (a copy)")
+    parser.add_argument("--convert", action="store_true", help="time migration 0021 on a copy of a --plain archive")
     args = parser.parse_args()
     urls = ([f"sqlite:///{args.sqlite_path}"] if args.backend in ("sqlite", "both") else [])
     urls += [args.pg_url] if args.backend in ("postgresql", "both") else []
@@ -201,7 +278,11 @@ def main() -> None:
         if args.append:
             append_more(url, args.append, args.batch)
             continue
-        run_backend(url, args.messages, args.reuse, args.repeat, args.batch)
+        run_backend(url, args.messages, args.reuse, args.repeat, args.batch, args.plain)
+        if args.purge_month:
+            purge_month(url)
+        if args.convert and url.startswith("postgresql"):
+            convert(url)
         if args.pipeline:
             pipeline(url, args.pipeline)
 

@@ -6,6 +6,9 @@ assigned by the single puller, so it has no gaps the way a database sequence can
 Docs and postings are the search index derived from messages: rebuildable, not evidence.
 The only deletion is the retention purge (storage.archive_retention): it records a signed chain
 checkpoint with the hashes of every purged range first, so the chain still verifies across the gap.
+On PostgreSQL messages, docs and postings are partitioned by month of msgtime (migration 0021,
+storage.archive_partitions): the keys there are (id, msgtime) and (msgid, msgtime), and retention
+drops whole months. The models below describe the SQLite tables; the columns are the same on both.
 """
 
 from __future__ import annotations

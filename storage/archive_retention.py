@@ -6,6 +6,9 @@ open (storage.archive_chain), then (2) deletes the messages, their search docs a
 envelopes, watch-list hits (their snippets quote the text) and media registry rows. A crash
 between batches leaves a shorter purge, never a gap without its checkpoint.
 
+On PostgreSQL a month past the cutoff with nothing under hold is dropped whole first, one
+checkpoint per month, in the transaction that verified the chain (storage.archive_months).
+
 The purge refuses to run on a chain that does not verify, and re-checks every row it removes,
 so retention can never launder tampering: a row altered before the purge stays reported.
 """
@@ -33,6 +36,8 @@ from storage.archive import (
     WatchHit,
 )
 from storage.archive_chain import CHECKPOINTS, HASHED_COLUMNS, HEAD, Gap, checkpoint_mac, link, verify
+from storage.archive_months import drop_months, lock_writes, months_to_drop, release_derived
+from storage.archive_partitions import is_partitioned
 from storage.archive_store import state_row
 from storage.archive_text import posting_rows
 from storage.db import Database
@@ -51,6 +56,7 @@ class PurgeReport:
     gaps: int = 0
     media_files: list[str] = field(default_factory=list)   # to remove from disk once committed
     refused: str = ""           # why nothing was purged (the chain does not verify)
+    months: list[str] = field(default_factory=list)        # PostgreSQL: month partitions dropped whole
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,11 @@ def _release_media(session: Session, msgids: list[str]) -> list[str]:
     (a file forwarded into a held conversation stays with that conversation)."""
     files = set(session.scalars(select(ArchiveMediaRef.sdkfileid).where(ArchiveMediaRef.msgid.in_(msgids))))
     session.execute(delete(ArchiveMediaRef).where(ArchiveMediaRef.msgid.in_(msgids)))
+    return release_files(session, files)
+
+
+def release_files(session: Session, files: set[str]) -> list[str]:
+    """Of files whose references were just removed, drop those no kept message references."""
     if not files:
         return []
     still = set(session.scalars(select(ArchiveMediaRef.sdkfileid).where(ArchiveMediaRef.sdkfileid.in_(files))))
@@ -182,11 +193,17 @@ def is_held(row: Due, parties: frozenset[str], rooms: set[str]) -> bool:
 
 
 def purge(db: Database, cutoff_ms: int, parties: Iterable[str], key: bytes, *, actor: str, reason: str,
-          now: datetime, dry_run: bool = False, batch: int = 2000) -> PurgeReport:
+          now: datetime, dry_run: bool = False, batch: int = 2000, whole_months: bool = True) -> PurgeReport:
     """Purge messages sent before ``cutoff_ms`` (epoch ms) unless a held party is in them or in
-    their group chat. The caller holds the archive lock, so nothing is appended meanwhile."""
+    their group chat. The caller holds the archive lock, so nothing is appended meanwhile.
+
+    On a partitioned archive (PostgreSQL) months entirely past the cutoff and free of holds are
+    dropped whole first (``whole_months=False`` deletes them row by row instead)."""
     report, held_parties = PurgeReport(), frozenset(p for p in parties if p)
     with db.session_scope() as s:
+        by_month = whole_months and not dry_run and is_partitioned(s)
+        if by_month:  # the rows verified are the rows the month gaps summarise
+            lock_writes(s)
         chain = verify(s, key)
         if not chain.ok:
             report.refused = chain.line()
@@ -194,6 +211,8 @@ def purge(db: Database, cutoff_ms: int, parties: Iterable[str], key: bytes, *, a
         rooms = held_rooms(s, held_parties)
         head = s.get(ArchiveState, HEAD)
         head_pos = head.seq if head else 0
+        if by_month:
+            _purge_months(s, report, cutoff_ms, held_parties, rooms, key, actor=actor, reason=reason, now=now)
     after = 0
     while True:
         with db.session_scope() as s:
@@ -213,3 +232,20 @@ def purge(db: Database, cutoff_ms: int, parties: Iterable[str], key: bytes, *, a
                               held=len(rows) - len(doomed), now=now)
             report.media_files += delete_messages(s, doomed)
             report.checkpoints += 1
+
+
+def _purge_months(session: Session, report: PurgeReport, cutoff_ms: int, parties: frozenset[str], rooms: set[str],
+                  key: bytes, *, actor: str, reason: str, now: datetime) -> None:
+    """PostgreSQL: drop whole months (storage.archive_months), one checkpoint each, in the caller's
+    transaction; what is left past the cutoff (held months) goes to the row purge after."""
+    plan = months_to_drop(session, cutoff_ms, parties, rooms)
+    for month in plan:
+        if month.gaps:
+            record_checkpoint(session, month.gaps, key, actor=actor, reason=reason, cutoff_ms=cutoff_ms,
+                              deleted=month.deleted, held=0, now=now)
+            report.checkpoints += 1
+        report.media_files += release_files(session, release_derived(session, month.month))
+        report.due, report.deleted = report.due + month.deleted, report.deleted + month.deleted
+        report.gaps += len(month.gaps)
+        report.months.append(month.month.suffix[1:])
+    drop_months(session, [m.month for m in plan])

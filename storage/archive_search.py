@@ -224,7 +224,9 @@ def _group_sql(session: Session, q: _Sql, group: Group, f: Filters) -> tuple[str
             body_checks.append("NOT " + q.contains("d.body", term))
     if body_checks:
         # OFFSET 0 keeps PostgreSQL from turning this into a join that scans every doc.
-        where.append(f"EXISTS (SELECT 1 FROM archive_docs d WHERE d.id = {t}.doc_id AND "
+        # d.msgtime: on PostgreSQL the docs are partitioned by month, and the time picks the one
+        # partition to probe instead of every month's index.
+        where.append(f"EXISTS (SELECT 1 FROM archive_docs d WHERE d.id = {t}.doc_id AND d.msgtime = {t}.msgtime AND "
                      f"{' AND '.join(body_checks)} LIMIT 1 OFFSET 0)")
     sql = f"SELECT {t}.doc_id AS doc_id, {t}.msgtime AS msgtime FROM {source}"
     sql += " WHERE " + " AND ".join(where) if where else ""

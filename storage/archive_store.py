@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from storage.archive import (
     ArchiveState,
 )
 from storage.archive_chain import GENESIS, HEAD, link
+from storage.archive_partitions import ensure_for
 from storage.archive_text import fold, posting_rows
 from storage.bulk import insert_rows
 from storage.db import table, utcnow
@@ -144,6 +145,12 @@ def envelope_counts(session: Session) -> dict[str, int]:
 def existing_msgids(session: Session, msgids: Sequence[str]) -> set[str]:
     if not msgids:
         return set()
+    if _dialect(session) == "postgresql":
+        # A join from the list (an index probe per msgid and month partition): with ``IN (…)`` a
+        # month partition created minutes ago, not analyzed yet, is read whole for every batch.
+        return set(session.execute(text("SELECT m.msgid FROM unnest(CAST(:ids AS text[])) AS u(msgid) "
+                                        "JOIN archive_messages m ON m.msgid = u.msgid"),
+                                   {"ids": list(msgids)}).scalars())
     return set(session.scalars(select(ArchiveMessage.msgid).where(ArchiveMessage.msgid.in_(list(msgids)))))
 
 
@@ -161,6 +168,7 @@ def append_messages(session: Session, messages: Sequence[NewMessage],
     if not fresh:
         return []
     head = state_row(session, HEAD, lock=True)
+    ensure_for(session, (m.msgtime for m in fresh.values()))  # PostgreSQL: each month's partitions
     position, prev = head.seq, head.value or GENESIS
     msg_rows: list[tuple[Any, ...]] = []
     doc_rows: list[tuple[Any, ...]] = []

@@ -100,9 +100,11 @@ def test_purge_from_the_command_line(db: Database, tmp_path: Path) -> None:
     dry = _run(config, "purge", "--dry-run", "--now", now)
     assert json.loads(dry.stdout)["would_delete"] == 20 and len(_kept(db)) == 30
     done = json.loads(_run(config, "purge", "--now", now, "--reason", "annual policy").stdout)
-    assert (done["deleted"], done["checkpoints"]) == (20, 1)
+    # PostgreSQL drops November 2023 whole (its own checkpoint), then purges the December rows.
+    checkpoints = 2 if db.engine.dialect.name == "postgresql" else 1
+    assert (done["deleted"], done["checkpoints"]) == (20, checkpoints)
     assert _run(config, "verify").stdout.strip() == (
-        "archive chain intact: 10 messages, 20 purged under retention (1 checkpoints)")
+        f"archive chain intact: 10 messages, 20 purged under retention ({checkpoints} checkpoints)")
     assert json.loads(_run(config, "purge", "--now", now).stdout)["deleted"] == 0
     assert _run(config, "purge", "--now", "yesterday").exit_code == 2
 

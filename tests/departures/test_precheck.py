@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from storage import archive_partitions
 from storage.archive import ArchiveDoc
 from storage.db import utcnow
 from tests.departures.conftest import Corp
@@ -45,8 +46,11 @@ def test_the_snapshot_flags_silent_customers_and_those_who_owe(corp: Corp) -> No
     seller = corp.seller()
     quiet, recent, owing = corp.seed.customers[seller]
     now_ms = int(utcnow().timestamp() * 1000)
+    chats = ((quiet, timedelta(days=200)), (recent, timedelta(days=3)))
     with corp.env.runtime.db.session_scope() as s:
-        for i, (ext, age) in enumerate(((quiet, timedelta(days=200)), (recent, timedelta(days=3)))):
+        # Written straight into the search table: on PostgreSQL its month partitions must exist first.
+        archive_partitions.ensure_for(s, [now_ms - int(age.total_seconds() * 1000) for _, age in chats])
+        for i, (ext, age) in enumerate(chats):
             s.add(ArchiveDoc(id=900 + i, msgtime=now_ms - int(age.total_seconds() * 1000), sender=seller,
                              customer=ext, conv="p:" + "|".join(sorted((seller, ext))), msgtype="text", body="您好"))
     _owes(corp, "PC-9", seller, owing, "500", "2020-01-01")

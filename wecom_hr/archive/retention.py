@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage import audit, outbox
 from storage.archive_holds import held_userids
+from storage.archive_partitions import create_ahead
 from storage.archive_retention import ChainIntegrityError
 from storage.archive_retention import purge as purge_archive
 from wecom_hr.archive import metrics
@@ -53,6 +54,8 @@ def purge(runtime: Runtime, now: datetime, *, dry_run: bool = False, actor: str 
           reason: str = "") -> dict[str, Any]:
     """Purge what retention allows; returns the figures (``refused`` when the chain is broken)."""
     settings = archive_settings(runtime)
+    if not dry_run:  # PostgreSQL: next month's partitions before its first message arrives
+        create_ahead(runtime.db, int(now.timestamp() * 1000))
     if settings.retention_days <= 0:
         return {"skipped": "archive.retention_days is 0 (keep forever)"}
     cutoff = now - timedelta(days=settings.retention_days)
@@ -70,6 +73,8 @@ def purge(runtime: Runtime, now: datetime, *, dry_run: bool = False, actor: str 
                                "held": report.held, "would_delete" if dry_run else "deleted": report.deleted,
                                "gaps": report.gaps,
                                "checkpoints": report.checkpoints, "held_parties": len(parties)}
+    if report.months:
+        figures["months_dropped"] = report.months
     if report.refused:
         figures["refused"] = report.refused
         log.error("archive retention refused: %s", report.refused)
