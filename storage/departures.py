@@ -221,13 +221,16 @@ def successor_of(session: Session, userid: str) -> str | None:
     return found.successor if found else None
 
 
-def heir_of_customer(session: Session, dep: Departure, external_userid: str) -> str | None:
-    """Who inherits one customer of ``dep``: the member WeCom moved it to, else the one asked for, else the
-    departure's default successor; None when the customer is not in the handover."""
-    row = item(session, dep.id, CUSTOMER, external_userid)
-    if row is None:
-        return None
+def heir_of(row: DepartureItem, dep: Departure) -> str | None:
+    """Who inherits a customer or group chat of ``dep``: the member WeCom moved it to, else the one asked
+    for, else the departure's default successor."""
     return (row.takeover if row.status == DONE else None) or row.successor or dep.successor
+
+
+def heir_of_customer(session: Session, dep: Departure, external_userid: str) -> str | None:
+    """heir_of for one customer; None when the customer is not in the handover."""
+    row = item(session, dep.id, CUSTOMER, external_userid)
+    return heir_of(row, dep) if row is not None else None
 
 
 def inherits_receivable(session: Session, userid: str, owner: str, receivable_id: int, external_userid: str) -> bool:

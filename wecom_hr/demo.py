@@ -65,13 +65,22 @@ def wait_idle(runtime: Runtime, timeout: float = 20.0) -> None:
         with runtime.db.session_scope() as s:
             events = s.scalar(select(func.count()).where(inbox.InboxEvent.status.in_([inbox.PENDING,
                                                                                        inbox.PROCESSING])))
-            messages = s.scalar(select(func.count()).where(outbox.OutboxMessage.status.in_([outbox.PENDING,
-                                                                                             outbox.SENDING])))
+            messages = outbox.undelivered(s)
         if not events and not messages:
             return
         runtime.wakeup.set()
         time.sleep(0.05)
     raise TimeoutError("the demo's events did not settle in time")
+
+
+def api(runtime: Runtime, method: str, path: str, userid: str, **kwargs: Any) -> tuple[int, Any]:
+    """Call the demo service's HTTP API as ``userid`` (with the member's demo token)."""
+    import requests
+
+    token = next(t.token for t in runtime.settings.api_tokens if t.userid == userid)
+    res = requests.request(method, runtime.settings.public_url + path, timeout=30,
+                           headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    return res.status_code, res.json()
 
 
 def demo_settings(workdir: Path, sim: Simulator, seed: SeedResult, port: int, secret_map: dict[str, str],

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import requests
-
 from storage.db import utcnow
 from storage.departures import APPROVED, BATCH_SENDING, PLANNED, batches, get
+from wecom_hr.demo import api, wait_idle
 from wecom_hr.departures.settings import local_today
 from wecom_hr.runtime import Runtime
 from wecom_hr.scheduler import run_job
@@ -36,16 +35,7 @@ def _cast(sim: Any, hr: str) -> tuple[str, str]:
     raise RuntimeError("the simulated company has no salesperson with customers and a manager")
 
 
-def _api(runtime: Runtime, method: str, path: str, userid: str, **kwargs: Any) -> Any:
-    token = next(t.token for t in runtime.settings.api_tokens if t.userid == userid)
-    res = requests.request(method, runtime.settings.public_url + path, timeout=30,
-                           headers={"Authorization": f"Bearer {token}"}, **kwargs)
-    return res.status_code, res.json()
-
-
 def _wait(runtime: Runtime) -> None:
-    from wecom_hr.demo import wait_idle
-
     wait_idle(runtime)
 
 
@@ -66,7 +56,7 @@ def play(sim: Any, runtime: Runtime, out: Out) -> None:
     run_job(runtime, "resync-customers")
     last_day = local_today(runtime.settings, utcnow()) + timedelta(days=14)
     _owes(runtime, seller, sim, out)
-    status, dep = _api(runtime, "POST", "/api/v1/departures", hr,
+    status, dep = api(runtime, "POST", "/api/v1/departures", hr,
                        json={"userid": seller, "last_day": last_day.isoformat(), "note": "个人原因离职"})
     _wait(runtime)
     out(f"   HR {hr}: POST /api/v1/departures -> {status}, departure {dep['id']} ({dep['state']})")
@@ -89,7 +79,7 @@ def play(sim: Any, runtime: Runtime, out: Out) -> None:
     out(f"   the leaver {seller} gets the 离职问卷 link in WeCom ({len(invite)} message)")
     _sign_off(sim, runtime, out, dep["id"], hr)
     _transfer(sim, runtime, out, dep["id"], successor, hr)
-    status, moved = _api(runtime, "GET", "/api/v1/receivables/DEP-001", runtime.settings.roles.finance[0])
+    status, moved = api(runtime, "GET", "/api/v1/receivables/DEP-001", runtime.settings.roles.finance[0])
     out(f"   the receivable DEP-001 now belongs to {moved.get('salesperson')} "
         f"(originally {moved.get('original_salesperson')}): reminders go to the successor")
 
@@ -116,17 +106,17 @@ def _sign_off(sim: Any, runtime: Runtime, out: Out, departure_id: int, hr: str) 
         sim.scenario.click_card(finance, card["task_id"], "signoff_confirm")
         _wait(runtime)
         out(f"   finance {finance} confirms the open receivables from the card: “{card['main_title']['title']}”")
-    _, checklist = _api(runtime, "GET", f"/api/v1/departures/{departure_id}/signoffs", hr)
+    _, checklist = api(runtime, "GET", f"/api/v1/departures/{departure_id}/signoffs", hr)
     for step in checklist.get("steps", []):
         if step["role"] != "hr" or step["status"] == "signed":
             continue
         for index, _item in enumerate(step["items"]):
-            _api(runtime, "PUT", f"/api/v1/departures/{departure_id}/signoffs/{step['step']}/items/{index}", hr,
+            api(runtime, "PUT", f"/api/v1/departures/{departure_id}/signoffs/{step['step']}/items/{index}", hr,
                  json={"done": True})
-        status, _ = _api(runtime, "POST", f"/api/v1/departures/{departure_id}/signoffs/{step['step']}", hr,
+        status, _ = api(runtime, "POST", f"/api/v1/departures/{departure_id}/signoffs/{step['step']}", hr,
                          json={"note": "资产已收回"})
         out(f"   HR ticks {', '.join(str(i.get('name', i)) for i in step['items'])} and signs: {status}")
-    _, checklist = _api(runtime, "GET", f"/api/v1/departures/{departure_id}/signoffs", hr)
+    _, checklist = api(runtime, "GET", f"/api/v1/departures/{departure_id}/signoffs", hr)
     out(f"   the checklist is {'complete' if checklist.get('all_done') else 'still waiting'}")
 
 
@@ -160,7 +150,7 @@ def _transfer(sim: Any, runtime: Runtime, out: Out, departure_id: int, successor
     _wait(runtime)
     for msg in sim.sent_messages[before:]:
         _show(out, msg["touser"], msg)
-    status, report = _api(runtime, "GET", f"/api/v1/departures/{departure_id}", hr)
+    status, report = api(runtime, "GET", f"/api/v1/departures/{departure_id}", hr)
     out(f"   GET /api/v1/departures/{departure_id} -> {status}: state {report['state']}, customers "
         f"{report['customers']['counts']}, group chats {report['group_chats']['counts']}, receivables "
         f"¥{report['receivables']['total_outstanding']} to {successor}")

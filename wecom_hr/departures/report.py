@@ -17,12 +17,12 @@ from storage import directory, groupchat_names
 from storage.db import iso
 from storage.departures import (
     CUSTOMER,
-    DONE,
     GROUP_CHAT,
     RECEIVABLE,
     Departure,
     DepartureItem,
     cards_of,
+    heir_of,
     items,
     status_counts,
 )
@@ -79,8 +79,7 @@ def customers_page(session: Session, dep: Departure, successor: str | None, page
 
 def receivables_json(session: Session, dep: Departure) -> dict[str, Any]:
     """The snapshot's open receivables and who inherits each: the customer's successor, else the default."""
-    heirs = {r.ref: (r.takeover if r.status == DONE else None) or r.successor
-             for r in items(session, dep.id, CUSTOMER)}
+    heirs = {r.ref: heir_of(r, dep) for r in items(session, dep.id, CUSTOMER)}
     rows, total, overdue = [], Decimal("0.00"), 0
     for r in items(session, dep.id, RECEIVABLE):
         ext = str(r.detail.get("external_userid") or "")
@@ -106,8 +105,7 @@ def successor_json(session: Session, dep: Departure, successor: str, page: int =
                    per_page: int = 500) -> dict[str, Any]:
     """What a successor of an approved departure may read: who left, when, and only the customers,
     group chats and receivables handed to them — no HR note, approvers or others' shares."""
-    chats = chats_json(session, dep, lambda r: ((r.takeover if r.status == DONE else None) or r.successor
-                                                or dep.successor) == successor)
+    chats = chats_json(session, dep, lambda r: heir_of(r, dep) == successor)
     mine = [r for r in receivables_json(session, dep)["items"] if r["successor"] == successor]
     return {"id": dep.id, "userid": dep.userid, "member_name": dep.member_name, "state": dep.state,
             "last_day": dep.last_day.isoformat(), "viewer": "successor",

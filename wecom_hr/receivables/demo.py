@@ -12,16 +12,15 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from time import monotonic, sleep
 from typing import Any
 
 from sqlalchemy import select
 
 from jobs.registry import all_jobs
-from storage import directory, outbox
+from storage import directory
 from storage.db import utcnow
 from storage.receivables import CollectionTask, add_followup, add_payment, by_order, latest_letter
-from wecom_hr.outbox import deliver
+from wecom_hr.demo import wait_idle
 from wecom_hr.receivables.csv_import import import_csv
 from wecom_hr.receivables.settings import from_settings
 from wecom_hr.runtime import Runtime
@@ -71,21 +70,10 @@ def _morning(runtime: Runtime, day: Any) -> datetime:
     return datetime.combine(day, time(9, 30), tzinfo=policy.timezone)
 
 
-def _settle(runtime: Runtime, timeout: float = 15.0) -> None:
-    """Wait until every queued message was sent or given up, so the demo counts what WeCom received."""
-    deadline = monotonic() + timeout
-    while monotonic() < deadline:
-        with runtime.db.session_scope() as s:
-            if not outbox.undelivered(s):
-                return
-        deliver(runtime)
-        sleep(0.05)
-
-
 def _run(sim: Any, runtime: Runtime, now: datetime, out: Out) -> None:
     before = len(sim.sent_messages)
     result = run_job(runtime, "overdue-reminders", now)
-    _settle(runtime)  # the demo's inbox worker may still be sending what the job queued
+    wait_idle(runtime)  # the demo's inbox worker may still be sending what the job queued
     sent = sim.sent_messages[before:]
     out(f"   {now:%Y-%m-%d %H:%M}: job claimed {result.get('claimed', 0)} reminders, "
         f"WeCom received {len(sent)} message(s)")

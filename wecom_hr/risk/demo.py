@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
-
+from storage.db import utcnow
 from wecom_hr.archive import service
 from wecom_hr.archive.demo import KEY_VERSION
+from wecom_hr.demo import api, wait_idle
 from wecom_hr.runtime import Runtime
 from wecom_hr.scheduler import run_job
 
@@ -31,12 +31,6 @@ def _cast(sim: Any) -> tuple[str, str, str]:
     return owner, customer, other
 
 
-def _api(runtime: Runtime, path: str, userid: str) -> Any:
-    token = next(t.token for t in runtime.settings.api_tokens if t.userid == userid)
-    res = requests.get(runtime.settings.public_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    return res.status_code, res.json()
-
-
 def play(sim: Any, runtime: Runtime, out: Out) -> None:
     source, keys = getattr(runtime, "archive_source", None), getattr(runtime, "archive_keys", None)
     if source is None or keys is None:
@@ -52,9 +46,7 @@ def play(sim: Any, runtime: Runtime, out: Out) -> None:
                     "tolist": [customer], "msgtime": start + i * 300_000, "msgtype": "text",
                     "text": {"content": text}}, KEY_VERSION, public)
     out(f"   {other} messages {owner}'s customer {customer} six times, the last with a mobile number")
-    service.pull(runtime, _utcnow())
-    from wecom_hr.demo import wait_idle
-
+    service.pull(runtime, utcnow())
     wait_idle(runtime)
     cards = [m for m in sim.sent_messages if m.get("msgtype") == "template_card"
              and m["template_card"].get("source", {}).get("desc") == "跑单预警"]
@@ -62,21 +54,15 @@ def play(sim: Any, runtime: Runtime, out: Out) -> None:
         body = card["template_card"]
         out(f"   risk card to {card['touser']}: {body['main_title']['title']} — {body.get('sub_title_text', '')}")
     compliance = runtime.settings.roles.compliance[0]
-    status, alerts = _api(runtime, "/api/v1/risk/alerts?status=open", compliance)
+    status, alerts = api(runtime, "GET", "/api/v1/risk/alerts?status=open", compliance)
     kinds = sorted({a["kind"] for a in alerts}) if status == 200 else []
     out(f"   GET /api/v1/risk/alerts?status=open -> {status}: {len(alerts) if status == 200 else 0} open case(s) "
         f"({', '.join(kinds)})")
     run_job(runtime, "evaluate-risk-rules")
-    status, kpis = _api(runtime, f"/api/v1/kpis?member={other}", compliance)
+    status, kpis = api(runtime, "GET", f"/api/v1/kpis?member={other}", compliance)
     if status == 200 and kpis.get("members"):
         row = kpis["members"][0]
         out(f"   GET /api/v1/kpis?member={other} -> {status}: off_assignment_contacts "
             f"{row['off_assignment_contacts']}, reply_count {row['reply_count']}, open_alerts {row['open_alerts']}")
     else:
         out(f"   GET /api/v1/kpis?member={other} -> {status}")
-
-
-def _utcnow() -> Any:
-    from storage.db import utcnow
-
-    return utcnow()
