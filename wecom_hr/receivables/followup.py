@@ -24,6 +24,7 @@ from storage.receivables import add_followup, by_order, followups_of
 from wecom_hr.api.auth import AccessDenied, runtime
 from wecom_hr.customers.messages import customer_label
 from wecom_hr.receivables import queries, weblogin
+from wecom_hr.receivables.digest import fmt_money
 from wecom_hr.receivables.followup_form import FormError, parse_followup
 from wecom_hr.receivables.settings import from_settings
 from wecom_hr.web.roles import Viewer, current_viewer
@@ -34,8 +35,7 @@ PATH = "/receivables/followup"
 
 def shown(amount: str | Decimal, currency: str) -> str:
     """¥12,800.00, as the console's receivables page shows money."""
-    value = Decimal(amount)
-    return f"¥{value:,.2f}" if currency in ("", "CNY") else f"{currency} {value:,.2f}"
+    return fmt_money(Decimal(amount), currency or "CNY")
 
 
 def _page(status: int = 200, viewer: Viewer | None = None, **context: Any) -> tuple[str, int]:

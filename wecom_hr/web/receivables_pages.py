@@ -10,7 +10,6 @@ import's line-by-line report; guard.py checks the CSRF field).
 from __future__ import annotations
 
 import tempfile
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from storage.db import utcnow
 from wecom_hr.api.auth import runtime
 from wecom_hr.receivables import queries
 from wecom_hr.receivables.csv_import import CsvFileError, ImportReport, import_csv
+from wecom_hr.receivables.digest import fmt_money
 from wecom_hr.receivables.settings import from_settings
 from wecom_hr.web import texts
 from wecom_hr.web.aging import BUCKETS, Aging, CurrencyAging, aging, aging_json
@@ -33,9 +33,7 @@ bp = Blueprint("receivables", __name__, url_prefix="/console")
 SHOWN_ERRORS = 200  # bad rows listed on the page; the rest are counted
 
 
-def shown(amount: Decimal, currency: str) -> str:
-    return f"¥{amount:,.2f}" if currency == "CNY" else f"{currency} {amount:,.2f}"
-
+shown = fmt_money  # ¥12,800.00, as every receivables text shows money
 
 def _aging_for(userid: str, roles: frozenset[str]) -> Aging:
     settings = from_settings(runtime().settings)

@@ -39,6 +39,7 @@ from wecom_hr.api.auth import ApiUser
 from wecom_hr.config import Settings
 from wecom_hr.departures import signoffs
 from wecom_hr.receivables import queries
+from wecom_hr.receivables.digest import fmt_money
 from wecom_hr.receivables.settings import from_settings
 from wecom_hr.risk.access import alert_scope
 from wecom_hr.risk.messages import KIND_LABELS
@@ -94,10 +95,6 @@ class Context:
 
     def name(self, userid: str) -> str:
         return directory.display_name(self.session, userid)
-
-
-def _yuan(amount: Decimal, currency: str) -> str:
-    return f"¥{amount:,.2f}" if currency == "CNY" else f"{currency} {amount:,.2f}"
 
 
 def _leaver(dep: Departure) -> str:
@@ -208,12 +205,12 @@ def overdue(c: Context) -> Section | None:
     for r in rows:
         totals[r.currency] = totals.get(r.currency, Decimal("0")) + r.outstanding
     lines = [_receivable_line(c, r, today, owners != {c.viewer.userid}) for r in rows[:SHOWN]]
-    summary = "合计 " + "，".join(_yuan(v, k) for k, v in sorted(totals.items()))
+    summary = "合计 " + "，".join(fmt_money(v, k) for k, v in sorted(totals.items()))
     return Section(_overdue_key(c, owners), len(rows), f"{RECEIVABLES}#overdue-list", lines, summary)
 
 
 def _receivable_line(c: Context, r: Receivable, today: date, others: bool) -> Line:
-    detail = f"{_yuan(r.outstanding, r.currency)} · 逾期 {(today - r.due_on).days} 天"
+    detail = f"{fmt_money(r.outstanding, r.currency)} · 逾期 {(today - r.due_on).days} 天"
     if others:
         detail += f" · {c.name(r.salesperson)}"
     return Line(f"{r.customer_name or r.order_no}（{r.order_no}）", detail, f"{RECEIVABLES}#overdue-list")
