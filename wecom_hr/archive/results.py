@@ -68,19 +68,21 @@ def learn_chat_names(session: Session, client: WeComClient, chat_ids: Iterable[s
     """Ask WeCom's externalcontact/groupchat/get (doc 92122) for chats whose name is unknown or old,
     and cache the answers; at most ``budget`` calls, and none after WeCom could not be reached.
     need_name is 0: it asks for the members' names, which the console does not need."""
-    asked = 0
+    learned: list[tuple[str, str, int]] = []  # written after the calls: no write lock held while WeCom answers
     for chat_id in groupchat_names.due(session, chat_ids, now)[:budget]:
         try:
             data = client.call("POST", "externalcontact/groupchat/get", body={"chat_id": chat_id, "need_name": 0})
         except WeComAPIError as exc:
             if exc.transient:
                 break
-            groupchat_names.remember(session, chat_id, "", int(exc.errcode or -1), now)  # e.g. an internal group
+            learned.append((chat_id, "", int(exc.errcode or -1)))  # e.g. an internal group
         except WeComError:
             break
         else:
-            groupchat_names.remember(session, chat_id, str((data.get("group_chat") or {}).get("name") or ""), 0, now)
-        asked += 1
+            learned.append((chat_id, str((data.get("group_chat") or {}).get("name") or ""), 0))
+    for chat_id, name, errcode in learned:
+        groupchat_names.remember(session, chat_id, name, errcode, now)
+    asked = len(learned)
     return asked
 
 
