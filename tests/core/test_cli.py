@@ -64,3 +64,17 @@ def test_jobs_run_rejects_unknown_names_and_bad_moments(run) -> None:  # type: i
     name = next(iter(all_jobs()))
     code, out = run("jobs", "run", name, "--now", "yesterday")
     assert code != 0 and "ISO-8601" in out
+
+
+@pytest.mark.parametrize("args", [("jobs", "status"), ("archive", "status"), ("kpi", "rebuild")])
+def test_a_database_that_is_down_is_one_line_not_a_traceback(tmp_path: Path, args: tuple[str, ...]) -> None:
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(GOOD.replace('url = "sqlite:///x.db"', 'url = "postgresql+psycopg://postgres@127.0.0.1:9/none"'))
+    proc = subprocess.run([sys.executable, "-m", "wecom_hr", "--config", str(cfg), *args],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert "database.url" in line

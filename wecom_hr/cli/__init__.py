@@ -46,6 +46,23 @@ def _prepare_metrics(argv: list[str]) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="wecom-hr-metrics-")
 
 
+def expected_failure(exc: BaseException) -> str | None:
+    """The one line for a failure an operator can meet (database down, WeCom or the SDK refusing), or
+    None for a bug, whose traceback is worth seeing."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from wecom_hr.archive.errors import ArchiveError
+    from wecom_hr.job_health import one_line
+    from wecom_hr.wecom.errors import WeComError
+
+    if isinstance(exc, (OperationalError, DBAPIError)):
+        return f"the database cannot be used ({type(getattr(exc, 'orig', exc)).__name__}): check database.url " \
+               "and that the server is up"
+    if isinstance(exc, (WeComError, ArchiveError)):
+        return one_line(exc)
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     _prepare_metrics(sys.argv[1:] if argv is None else argv)
     _register()
@@ -54,6 +71,12 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         click.echo(f"wecom-hr: {exc}", err=True)
         sys.exit(2)
+    except Exception as exc:  # an expected failure of any command: one line, never a traceback
+        line = expected_failure(exc)
+        if line is None:
+            raise
+        click.echo(f"wecom-hr: {line}", err=True)
+        sys.exit(1)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
